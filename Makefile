@@ -1,0 +1,36 @@
+# Two entry points: `make demo` and `make test`. Both create .venv when missing and install
+# everything (torch pinned to the 2.13.0 CPU build first, so nothing pulls a CUDA build).
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+EXTRAS ?= torch,onnx,mlx,ray,audio,dev
+comma := ,
+STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+
+.PHONY: demo test install espeak bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt torch==2.13.0
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS)]'
+	@touch $(STAMP)
+
+install: $(STAMP) espeak
+
+# Real speech for the audio tests comes from Debian's espeak-ng.
+espeak:
+	@command -v espeak-ng >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+demo: install
+	$(VENV)/bin/audioparity demo --out demo-out
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/run_all.py
+
+clean:
+	rm -rf demo-out .pytest_cache

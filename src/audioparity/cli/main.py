@@ -1,0 +1,74 @@
+"""The ``audioparity`` console script.
+
+Every command exits 0 (checked, all fine), 1 (checked, a problem found) or 2 (could not
+check: bad input or usage), and on 2 prints exactly one line on stderr naming the file and
+the problem. Set ``AUDIOPARITY_DEBUG=1`` to see a traceback for an unexpected failure.
+
+Command groups live in sibling modules, each exposing ``register(app)``; adding a group
+means adding its module name to :data:`COMMAND_MODULES`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+import typer
+
+from ..errors import InputError
+
+COMMAND_MODULES = ("compare", "explain", "weights", "audio", "tokens", "sweep", "demo")
+
+app = typer.Typer(
+    name="audioparity",
+    help="Find where a port of a neural audio model first diverges from its PyTorch "
+         "reference, why, and whether what it emits is sane.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+for _name in COMMAND_MODULES:
+    try:
+        _module = importlib.import_module(f"{__package__}.{_name}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{__package__}.{_name}":
+            raise
+        continue
+    _module.register(app)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv`` and return the exit code (never raises, never exits)."""
+    try:
+        result = app(args=argv, prog_name="audioparity", standalone_mode=False)
+        return result if isinstance(result, int) else 0
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except click.exceptions.Abort:
+        print("audioparity: aborted", file=sys.stderr)
+        return 130
+    except InputError as exc:
+        print(f"audioparity: error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("audioparity: error: out of memory", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+        if os.environ.get("AUDIOPARITY_DEBUG"):
+            raise
+        first = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"audioparity: internal error: {type(exc).__name__}: {first} "
+              "(set AUDIOPARITY_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 2
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""GGUF files (llama.cpp): every tensor dequantized to float32 with the ``gguf`` package.
+
+The stored quantization type stays in :attr:`TensorInfo.qtype`. GGUF stores dimensions
+innermost-first; shapes here are NumPy order (outermost first), as ``gguf`` reports data.
+An ``audioparity.order`` string field (JSON list) gives execution order, else file order.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .base import Trace, TensorInfo, ordered
+from .safetensors_format import ORDER_KEY
+
+_PLAIN = {"F32": "float32", "F16": "float16", "F64": "float64", "BF16": "bfloat16",
+          "I8": "int8", "I16": "int16", "I32": "int32", "I64": "int64"}
+
+
+class GGUFTrace(Trace):
+    """A memory-mapped GGUF file."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(Path(path))
+        import gguf
+
+        try:
+            self._reader = gguf.GGUFReader(self.path)
+        except (ValueError, OSError, KeyError, IndexError, TypeError, EOFError) as exc:
+            raise InputError(self.path, f"not a readable GGUF file ({exc})") from None
+        self._tensors = {t.name: t for t in self._reader.tensors}
+        infos = {}
+        for name, t in self._tensors.items():
+            qname = t.tensor_type.name
+            shape = tuple(int(s) for s in reversed(t.shape.tolist()))
+            dtype = _PLAIN.get(qname, "float32")
+            infos[name] = TensorInfo(name, shape, dtype, None if qname in _PLAIN else qname)
+        order = None
+        field = self._reader.fields.get(ORDER_KEY)
+        if field is not None:
+            try:
+                order = json.loads(bytes(field.parts[field.data[0]]).decode())
+            except (ValueError, IndexError, UnicodeDecodeError):
+                raise InputError(self.path, f"{ORDER_KEY} field is not a JSON list") from None
+        self.meta["architecture"] = _string_field(self._reader, "general.architecture")
+        self._infos = {n: infos[n] for n in (ordered(list(infos), order) if order else infos)}
+
+    def _read(self, name: str) -> np.ndarray:
+        import gguf
+
+        t = self._tensors[name]
+        info = self._infos[name]
+        if info.dtype == "bfloat16":
+            return gguf.quants.dequantize(t.data, t.tensor_type).reshape(info.shape)
+        if info.qtype is None:
+            return np.asarray(t.data).reshape(info.shape)
+        try:
+            return gguf.quants.dequantize(t.data, t.tensor_type).reshape(info.shape)
+        except NotImplementedError:
+            raise InputError(self.path, f"tensor '{name}': gguf cannot dequantize {info.qtype}") from None
+
+
+def _string_field(reader, key: str) -> str | None:
+    field = reader.fields.get(key)
+    if field is None:
+        return None
+    try:
+        return bytes(field.parts[field.data[0]]).decode()
+    except (IndexError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,229 @@
+"""Native trace format: one ``.safetensors`` file, execution order in ``__metadata__``.
+
+The reader parses the (tiny, documented) header itself and memory-maps the data, so it
+needs no deep-learning framework and handles bfloat16 (which NumPy lacks) by widening to
+float32 on read. The writer streams: tensors go to disk as they arrive, the header is
+written when the trace is closed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..atomic import atomic_path
+from ..errors import InputError
+from .base import Trace, TensorInfo, bf16_bits_to_float32, float32_to_bf16_bits, ordered
+
+ORDER_KEY = "audioparity.order"
+META_KEY = "audioparity.meta"
+
+_ST_TO_NP = {
+    "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
+    "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8",
+    "U64": "uint64", "U32": "uint32", "U16": "uint16", "U8": "uint8", "BOOL": "bool",
+    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
+}
+_NP_TO_ST = {v: k for k, v in _ST_TO_NP.items()}
+_STORAGE = {"bfloat16": np.uint16, "float8_e4m3fn": np.uint8, "float8_e5m2": np.uint8}
+_MAX_HEADER = 256 * 1024 * 1024
+
+
+class SafetensorsTrace(Trace):
+    """A memory-mapped ``.safetensors`` file."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(Path(path))
+        header, self._data_start = _read_header(self.path)
+        raw_meta = header.pop("__metadata__", None) or {}
+        order = None
+        if ORDER_KEY in raw_meta:
+            try:
+                order = json.loads(raw_meta[ORDER_KEY])
+            except json.JSONDecodeError as exc:
+                raise InputError(self.path, f"{ORDER_KEY} metadata is not JSON: {exc}") from None
+        if META_KEY in raw_meta:
+            try:
+                self.meta = json.loads(raw_meta[META_KEY])
+            except json.JSONDecodeError as exc:
+                raise InputError(self.path, f"{META_KEY} metadata is not JSON: {exc}") from None
+        self.meta.setdefault("file_metadata", {k: v for k, v in raw_meta.items()
+                                               if k not in (ORDER_KEY, META_KEY)})
+        size = self.path.stat().st_size - self._data_start
+        self._spans: dict[str, tuple[int, int]] = {}
+        infos: dict[str, TensorInfo] = {}
+        for name, entry in header.items():
+            infos[name] = _parse_entry(self.path, name, entry, size)
+            self._spans[name] = tuple(entry["data_offsets"])
+        self._infos = {n: infos[n] for n in ordered(list(infos), order)}
+        self._map: np.memmap | None = None
+
+    def _read(self, name: str) -> np.ndarray:
+        if self._map is None:
+            if os.path.getsize(self.path) == self._data_start:
+                self._map = np.zeros(0, np.uint8)  # all tensors empty; mmap of 0 bytes fails
+            else:
+                self._map = np.memmap(self.path, dtype=np.uint8, mode="r")
+        info = self._infos[name]
+        begin, end = self._spans[name]
+        raw = self._map[self._data_start + begin: self._data_start + end]
+        storage = _STORAGE.get(info.dtype, info.dtype)
+        arr = raw.view(storage).reshape(info.shape)
+        if info.dtype == "bfloat16":
+            return bf16_bits_to_float32(arr)
+        if info.dtype.startswith("float8"):
+            return _float8_to_float32(self.path, arr, info.dtype)
+        return arr
+
+    def close(self) -> None:
+        self._map = None
+
+
+def _read_header(path: Path) -> tuple[dict[str, Any], int]:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if len(head) < 8:
+                raise InputError(path, "not a safetensors file (shorter than its 8-byte header length)")
+            (n,) = struct.unpack("<Q", head)
+            total = os.fstat(fh.fileno()).st_size
+            if n == 0 or n > _MAX_HEADER or 8 + n > total:
+                raise InputError(path, f"not a safetensors file or truncated (header length {n}, "
+                                       f"file size {total})")
+            blob = fh.read(n)
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        header = json.loads(blob)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InputError(path, "corrupt safetensors header (not JSON)") from None
+    if not isinstance(header, dict):
+        raise InputError(path, "corrupt safetensors header (not a JSON object)")
+    return header, 8 + n
+
+
+def _parse_entry(path: Path, name: str, entry: Any, size: int) -> TensorInfo:
+    try:
+        st_dtype, shape, (begin, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
+    except (KeyError, TypeError, ValueError):
+        raise InputError(path, f"corrupt safetensors header entry for '{name}'") from None
+    if st_dtype not in _ST_TO_NP:
+        raise InputError(path, f"tensor '{name}' has unsupported dtype {st_dtype}")
+    dtype = _ST_TO_NP[st_dtype]
+    itemsize = np.dtype(_STORAGE.get(dtype, dtype)).itemsize
+    numel = int(np.prod(shape, dtype=np.int64))
+    if not (0 <= begin <= end) or end - begin != numel * itemsize:
+        raise InputError(path, f"tensor '{name}': data offsets do not match shape {tuple(shape)}")
+    if end > size:
+        raise InputError(path, f"truncated: tensor '{name}' ends at byte {end} of {size}")
+    return TensorInfo(name, tuple(int(s) for s in shape), dtype)
+
+
+def _float8_to_float32(path: Path, bits: np.ndarray, dtype: str) -> np.ndarray:
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise InputError(path, f"reading {dtype} needs the ml_dtypes package") from None
+    return bits.view(getattr(ml_dtypes, dtype)).astype(np.float32)
+
+
+class TraceWriter:
+    """Stream tensors into a native trace file; the file appears (atomically) on :meth:`close`.
+
+    Tensor data is appended to a temporary file as :meth:`add` is called, so memory holds
+    one tensor at a time. ``dtype="bfloat16"`` stores float tensors as bf16.
+
+    >>> with TraceWriter("ref.safetensors", meta={"model": "demo"}) as w:
+    ...     w.add("model.embed_tokens", np.zeros((1, 4, 8), np.float32))
+    """
+
+    def __init__(self, path: str | Path, meta: dict[str, Any] | None = None):
+        self.path = Path(path)
+        self.meta = dict(meta or {})
+        self._order: list[str] = []
+        self._header: dict[str, Any] = {}
+        self._offset = 0
+        self._atomic = atomic_path(self.path)
+        self._final_tmp = self._atomic.__enter__()
+        self._data_path = self._final_tmp.with_suffix(".data")
+        self._data = open(self._data_path, "wb")
+        self.bytes_written = 0
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._header
+
+    def add(self, name: str, array: np.ndarray, dtype: str | None = None) -> None:
+        """Append one tensor. ``dtype`` converts before storing (``"bfloat16"`` supported)."""
+        if name in self._header:
+            raise ValueError(f"duplicate tensor name {name!r}")
+        arr = np.asarray(array)
+        target = dtype or ("bfloat16" if arr.dtype.name == "bfloat16" else arr.dtype.name)
+        if target == "bfloat16":
+            payload = float32_to_bf16_bits(arr.astype(np.float32, copy=False))
+        else:
+            if target not in _NP_TO_ST:
+                raise ValueError(f"cannot store dtype {target} for {name!r}")
+            payload = np.ascontiguousarray(arr, dtype=target)
+        data = payload.tobytes()
+        self._data.write(data)
+        self._header[name] = {"dtype": _NP_TO_ST[target], "shape": list(arr.shape),
+                              "data_offsets": [self._offset, self._offset + len(data)]}
+        self._offset += len(data)
+        self.bytes_written += len(data)
+        self._order.append(name)
+
+    def close(self) -> None:
+        """Write header + data to the final path atomically."""
+        if self._data.closed:
+            return
+        self._data.close()
+        header = dict(self._header)
+        header["__metadata__"] = {"audioparity.order": json.dumps(self._order),
+                                  "audioparity.meta": json.dumps(self.meta)}
+        blob = json.dumps(header, separators=(",", ":")).encode()
+        blob += b" " * (-len(blob) % 8)
+        try:
+            with open(self._final_tmp, "wb") as out, open(self._data_path, "rb") as src:
+                out.write(struct.pack("<Q", len(blob)))
+                out.write(blob)
+                shutil.copyfileobj(src, out, 16 * 1024 * 1024)
+            self._data_path.unlink(missing_ok=True)
+        except BaseException as exc:
+            self._data_path.unlink(missing_ok=True)
+            self._atomic.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        self._atomic.__exit__(None, None, None)
+
+    def abort(self) -> None:
+        """Discard everything written so far; no file appears."""
+        if not self._data.closed:
+            self._data.close()
+        self._data_path.unlink(missing_ok=True)
+        try:
+            self._atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
+        except RuntimeError:
+            pass
+
+    def __enter__(self) -> TraceWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def write_trace(path: str | Path, tensors: dict[str, np.ndarray],
+                meta: dict[str, Any] | None = None) -> Path:
+    """Write ``tensors`` (in dict order = execution order) as a native trace file."""
+    with TraceWriter(path, meta) as writer:
+        for name, arr in tensors.items():
+            writer.add(name, arr)
+    return Path(path)
