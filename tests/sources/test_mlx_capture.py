@@ -1,0 +1,114 @@
+"""MLX capture: SPEC names, values as MLX computed them, classes restored, atomic output."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+mx = pytest.importorskip("mlx.core")
+nn = pytest.importorskip("mlx.nn")
+
+from audioparity.sources.mlx_capture import capture
+from audioparity.trace import open_trace
+
+
+class Block(nn.Module):
+    def __init__(self, dim: int):
+        super().__init__()
+        self.proj = nn.Linear(dim, dim)
+        self.act = nn.GELU()
+
+    def __call__(self, x):
+        return self.act(self.proj(x)), x
+
+
+class Net(nn.Module):
+    """Conv1d (NLC in MLX) -> two blocks in a list -> a shared norm called twice."""
+
+    def __init__(self, dim: int = 6):
+        super().__init__()
+        self.embed = nn.Conv1d(3, dim, kernel_size=3, padding=1)
+        self.blocks = [Block(dim), Block(dim)]
+        self.norm = nn.RMSNorm(dim)
+
+    def __call__(self, x):
+        x = self.embed(x)
+        for block in self.blocks:
+            x, _ = block(x)
+        return self.norm(self.norm(x))
+
+
+def _net() -> tuple[Net, mx.array]:
+    mx.random.seed(0)
+    net = Net()
+    x = mx.random.normal((1, 5, 3))
+    return net, x
+
+
+def test_names_follow_spec_in_completion_order():
+    net, x = _net()
+    with capture(net) as rec:
+        net(x)
+    assert rec.names == [
+        "embed", "blocks.0.proj", "blocks.0.act", "blocks.0", "blocks.0:out1",
+        "blocks.1.proj", "blocks.1.act", "blocks.1", "blocks.1:out1", "norm", "norm#1", "output",
+    ]
+    assert rec.module_types["blocks.0"] == "Block"
+    assert rec.module_types["norm"] == "RMSNorm"
+
+
+def test_values_are_what_mlx_computed_and_nlc_stays_nlc():
+    net, x = _net()
+    with capture(net) as rec:
+        y = net(x)
+    embed = np.array(net.embed(x))
+    assert rec.tensors["embed"].shape == (1, 5, 6)  # [B, T, C], not converted to [B, C, T]
+    np.testing.assert_array_equal(rec.tensors["embed"], embed)
+    np.testing.assert_array_equal(rec.tensors["output"], np.array(y))
+    np.testing.assert_array_equal(rec.tensors["blocks.1:out1"], rec.tensors["blocks.0"])
+
+
+def test_inputs_and_steps():
+    net, x = _net()
+    with capture(net, inputs=True, steps=True) as rec:
+        net(x)
+        net(x * 2)
+    assert "@0/embed:in0" in rec.names and "@1/norm#1:in0" in rec.names
+    assert "@1/output" in rec.names and "@2/output" not in rec.names
+    np.testing.assert_array_equal(rec.tensors["@1/embed:in0"], np.array(x * 2))
+
+
+def test_classes_restored_and_no_file_on_error(tmp_path):
+    net, x = _net()
+    classes = {name: type(m) for name, m in net.named_modules()}
+    out = tmp_path / "port.safetensors"
+    with pytest.raises(ValueError), capture(net, out):
+        net(x)
+        raise ValueError("forward failed")
+    assert {name: type(m) for name, m in net.named_modules()} == classes
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    with capture(net):
+        net(x)
+    assert type(net.embed) is nn.Conv1d
+
+
+def test_trace_file_bf16_filters_and_limits(tmp_path):
+    net, x = _net()
+    net.set_dtype(mx.bfloat16)
+    out = tmp_path / "port.safetensors"
+    with capture(net, out, exclude="blocks.1*") as rec:
+        net(x.astype(mx.bfloat16))
+    with open_trace(out) as trace:
+        assert trace.names == rec.names
+        assert not any(n.startswith("blocks.1") for n in trace.names)
+        assert trace.info("embed").dtype == "bfloat16"
+        assert trace.meta["source"] == "mlx" and trace.meta["modules"]["embed"] == "Conv1d"
+        assert trace.read("output").dtype == np.float32
+    with capture(net, max_tensors=3) as rec:
+        net(x.astype(mx.bfloat16))
+    assert rec.truncated and len(rec.names) == 3
+
+
+def test_rejects_non_mlx_model():
+    with pytest.raises(TypeError), capture(object()):
+        pass
