@@ -14,8 +14,16 @@ import importlib
 import os
 import sys
 
-import click
 import typer
+
+try:  # typer >= 0.29 vendors click as typer._click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import ClickException
+
+_EXIT = (typer.Exit,)
+_CLICK_ERROR = (ClickException,)
+_ABORT = (typer.Abort,)
 
 from ..errors import InputError
 
@@ -30,6 +38,13 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+
+@app.callback()
+def _root() -> None:
+    """Subcommands check a port: compare traces, explain a pair, audit weights, inspect audio."""
+
 
 for _name in COMMAND_MODULES:
     try:
@@ -46,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = app(args=argv, prog_name="audioparity", standalone_mode=False)
         return result if isinstance(result, int) else 0
-    except click.exceptions.Exit as exc:
+    except _EXIT as exc:
         return exc.exit_code
-    except click.ClickException as exc:
-        exc.show()
+    except _CLICK_ERROR as exc:
+        print(f"audioparity: error: {exc.format_message()} (see --help)", file=sys.stderr)
         return 2
-    except click.exceptions.Abort:
+    except _ABORT:
         print("audioparity: aborted", file=sys.stderr)
         return 130
     except InputError as exc:

@@ -1,0 +1,57 @@
+"""``audioparity compare REF PORT``: the first divergence and the validation table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..compare import compare_traces
+from ..errors import UsageError
+from ..report.table import print_report
+from .common import console, write_json
+
+
+def compare_command(
+    ref: Annotated[Path, typer.Argument(help="Reference trace (.safetensors, .npz, .npy dir, "
+                                             ".pt, .gguf).")],
+    port: Annotated[Path, typer.Argument(help="The port's trace, any supported format.")],
+    map_file: Annotated[Optional[Path], typer.Option("--map", help="YAML/TOML rules mapping "
+                                                     "port names to reference names.")] = None,
+    rtol: Annotated[Optional[float], typer.Option(help="Relative tolerance (of max|ref|) "
+                                                  "for every pair.")] = None,
+    atol: Annotated[Optional[float], typer.Option(help="Absolute tolerance.")] = None,
+    depth: Annotated[Optional[int], typer.Option(help="One row per component at this depth; "
+                                                 "0 = every pair; default: automatic.")] = None,
+    explain: Annotated[str, typer.Option(help="Explain the 'first' divergence, 'all' failing "
+                                         "pairs, or 'none'.")] = "first",
+    no_order: Annotated[bool, typer.Option("--no-order", help="Do not align unmatched names "
+                                           "by execution order and shape.")] = False,
+    json_out: Annotated[Optional[str], typer.Option("--json", help="Write the JSON result "
+                                                    "here ('-' = stdout).")] = None,
+    html_out: Annotated[Optional[Path], typer.Option("--html", help="Write an HTML report "
+                                                     "here.")] = None,
+) -> None:
+    """Compare a port's trace with the reference's; report the first divergent layer.
+
+    Exit 0: every aligned pair within tolerance. 1: a divergence was found. 2: bad input.
+    """
+    if explain not in ("first", "all", "none"):
+        raise UsageError(f"--explain must be first, all or none (got {explain!r})")
+    if depth is not None and depth < 0:
+        raise UsageError("--depth must be >= 0")
+    result = compare_traces(ref, port, map_file, rtol=rtol, atol=atol, explain=explain,
+                            by_order=not no_order, progress=True)
+    if json_out != "-":
+        print_report(result, console, -1 if depth is None else (depth or None))
+    write_json(json_out, result.to_json())
+    if html_out is not None:
+        from ..report.html import write_html
+
+        write_html(html_out, result)
+    raise typer.Exit(0 if result.status == "parity" else 1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compare")(compare_command)

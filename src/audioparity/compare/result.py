@@ -1,0 +1,143 @@
+"""Plain result objects of a trace comparison and their SPEC JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .metrics import PairMetrics
+
+
+@dataclass
+class PairResult:
+    """One aligned pair. ``status``: ``ok``, ``FAIL``, ``shape`` (shapes differ) or ``nonfinite``."""
+
+    name: str
+    ref_name: str
+    port_name: str
+    shape: tuple[int, ...]
+    port_shape: tuple[int, ...]
+    ref_dtype: str
+    port_dtype: str
+    method: str
+    status: str
+    rtol: float
+    atol: float
+    tolerance_source: str
+    metrics: PairMetrics | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    def _metric(self, key: str) -> float | None:
+        return None if self.metrics is None else getattr(self.metrics, key)
+
+    @property
+    def max_abs(self) -> float | None:
+        return self._metric("max_abs")
+
+    @property
+    def rel_l2(self) -> float | None:
+        return self._metric("rel_l2")
+
+    @property
+    def cosine(self) -> float | None:
+        return self._metric("cosine")
+
+    @property
+    def snr_db(self) -> float | None:
+        return self._metric("snr_db")
+
+    @property
+    def detail(self) -> str:
+        if self.status == "shape":
+            return f"shape {self.shape} vs {self.port_shape}"
+        if self.status == "nonfinite" and self.metrics is not None:
+            m = self.metrics
+            return (f"non-finite values: ref {m.ref_nan} NaN/{m.ref_inf} Inf, "
+                    f"port {m.port_nan} NaN/{m.port_inf} Inf")
+        if self.metrics is None:
+            return ""
+        limit = self.atol + self.rtol * self.metrics.ref_absmax
+        verdict = "<=" if self.ok else ">"
+        return (f"max |diff| {self.metrics.max_abs:.3g} {verdict} {limit:.3g} "
+                f"(atol {self.atol:g} + rtol {self.rtol:g} x max|ref| "
+                f"{self.metrics.ref_absmax:.3g}; {self.tolerance_source})")
+
+    def to_json(self) -> dict[str, Any]:
+        m = self.metrics
+        return {
+            "name": self.name, "ref_name": self.ref_name, "port_name": self.port_name,
+            "shape": list(self.shape), "port_shape": list(self.port_shape),
+            "ref_dtype": self.ref_dtype, "port_dtype": self.port_dtype,
+            "max_abs": self.max_abs, "mean_abs": None if m is None else m.mean_abs,
+            "rel_l2": self.rel_l2, "cosine": self.cosine, "snr_db": self.snr_db,
+            "nan": None if m is None else {"ref": m.ref_nan, "port": m.port_nan},
+            "inf": None if m is None else {"ref": m.ref_inf, "port": m.port_inf},
+            "ok": self.ok, "status": self.status, "aligned_by": self.method,
+            "rtol": self.rtol, "atol": self.atol, "detail": self.detail,
+        }
+
+
+@dataclass
+class FirstDivergence:
+    """The first failing pair in the reference's execution order, with what surrounds it."""
+
+    entry: PairResult
+    index: int
+    last_good: str | None
+    next_name: str | None
+    causes: list[Any] = field(default_factory=list)  # explain.Finding objects, best first
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.entry.name, "ref_name": self.entry.ref_name,
+            "port_name": self.entry.port_name, "index": self.index,
+            "detail": self.entry.detail, "last_good": self.last_good, "next": self.next_name,
+            "causes": [c.to_json() for c in self.causes],
+        }
+
+
+@dataclass
+class CompareResult:
+    ref_path: str
+    port_path: str
+    entries: list[PairResult]
+    first_divergence: FirstDivergence | None
+    unmatched_ref: list[str]
+    unmatched_port: list[str]
+    explained: dict[str, list[Any]] = field(default_factory=dict)  # --explain all
+
+    @property
+    def status(self) -> str:
+        return "parity" if self.first_divergence is None else "divergent"
+
+    @property
+    def failing(self) -> list[PairResult]:
+        return [e for e in self.entries if not e.ok]
+
+    def to_json(self) -> dict[str, Any]:
+        aligned_by: dict[str, int] = {}
+        for e in self.entries:
+            aligned_by[e.method] = aligned_by.get(e.method, 0) + 1
+        out = {
+            "status": self.status,
+            "ref": self.ref_path,
+            "port": self.port_path,
+            "summary": {"pairs": len(self.entries), "failing": len(self.failing),
+                        "aligned_by": aligned_by, "unmatched_ref": len(self.unmatched_ref),
+                        "unmatched_port": len(self.unmatched_port)},
+            "entries": [e.to_json() for e in self.entries],
+            "first_divergence": None if self.first_divergence is None
+            else self.first_divergence.to_json(),
+            "unmatched_ref": self.unmatched_ref,
+            "unmatched_port": self.unmatched_port,
+        }
+        if self.explained:
+            out["explained"] = {k: [c.to_json() for c in v] for k, v in self.explained.items()}
+        return out

@@ -1,0 +1,107 @@
+"""What a signature reports (:class:`Finding`) and what it may know around the pair
+(:class:`ExplainContext`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: The ``cause`` vocabulary of SPEC.md, in the order the docs list it.
+CAUSES = (
+    "layout", "rope_variant", "scale", "affine", "shift", "missing_norm", "norm_eps",
+    "permutation", "offset", "sign", "reversed", "clipping", "mask", "drift", "activation",
+    "precision", "nonfinite", "weights_not_loaded", "unknown",
+)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+@dataclass
+class Finding:
+    """One cause that fits a (reference, port) pair.
+
+    Attributes
+    ----------
+    cause : str
+        A name from :data:`CAUSES`.
+    confidence : float
+        0..1, calibrated across signatures: sorting findings by it ranks the causes.
+    detail : str
+        One human line with the numbers (``port = ref × 0.000488 ≈ 1/2048 = 1/n_fft``).
+    params : dict
+        Machine-readable fitted parameters (JSON-safe: lists, floats, ints, str).
+    hint : str
+        What to change in the port.
+    """
+
+    cause: str
+    confidence: float
+    detail: str
+    params: dict = field(default_factory=dict)
+    hint: str = ""
+
+    def __post_init__(self) -> None:
+        if self.cause not in CAUSES:
+            raise ValueError(f"cause {self.cause!r} is not in the SPEC vocabulary")
+        self.confidence = float(min(1.0, max(0.0, self.confidence)))
+        self.params = _json_safe(self.params)
+
+    def to_json(self) -> dict:
+        """``{"cause", "confidence", "detail", "params", "hint"}``."""
+        return {"cause": self.cause, "confidence": round(self.confidence, 4),
+                "detail": self.detail, "params": self.params, "hint": self.hint}
+
+
+def _none(_name: str) -> np.ndarray | None:
+    return None
+
+
+@dataclass
+class ExplainContext:
+    """What the trace knows around the pair being explained.
+
+    ``get_ref`` / ``get_port`` fetch other tensors by their reference-side name (a module's
+    recorded inputs are ``NAME:in0``, ``NAME:in1`` …) and return None when absent.
+    ``history`` holds earlier pairs' metrics dicts (name, max_abs, rel_l2, cosine, snr_db, ok).
+    """
+
+    name: str = ""
+    module_type: str | None = None
+    ref_dtype: str = "float32"
+    port_dtype: str = "float32"
+    get_ref: Callable[[str], np.ndarray | None] = _none
+    get_port: Callable[[str], np.ndarray | None] = _none
+    previous_name: str | None = None
+    previous_ok: bool | None = None
+    history: list[dict] = field(default_factory=list)
+
+    def input(self, index: int = 0, side: str = "ref") -> np.ndarray | None:
+        """The module's recorded positional input ``NAME:in{index}`` (None when not recorded).
+
+        ``side="port"`` prefers the port's own recording and falls back to the reference's.
+        """
+        if not self.name:
+            return None
+        key = f"{self.name}:in{index}"
+        getters = (self.get_port, self.get_ref) if side == "port" else (self.get_ref,)
+        for get in getters:
+            try:
+                value = get(key)
+            except (KeyError, OSError, ValueError):
+                value = None
+            if value is not None:
+                return np.asarray(value)
+        return None

@@ -1,0 +1,1 @@
+"""Reports: the validation table for terminals, JSON and HTML for files."""

@@ -1,0 +1,1 @@
+"""Trace sources: what produces traces (torch capture, ONNX Runtime, MLX capture)."""

@@ -1,0 +1,230 @@
+"""Capture every intermediate tensor of a PyTorch model with forward hooks.
+
+>>> with capture(model, "ref.safetensors", inputs=True) as rec:
+...     model(input_ids)
+>>> rec.names[:3]
+['model.embed_tokens:in0', 'model.embed_tokens', ...]
+
+Outputs are recorded when a module finishes (children before parents), inputs when it
+starts. Tensors stream to disk as they are produced; hooks (and patched functions) are
+removed on exit, also when the forward pass raises — in that case no file is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..trace import TraceWriter
+from .naming import ROOT_NAME, NameFilter, input_name, output_name, repeat_name, step_prefix
+
+
+@dataclass
+class CaptureLimits:
+    """Stop recording beyond these (the trace says it was truncated)."""
+
+    max_tensors: int | None = None
+    max_bytes: int | None = None
+
+
+@dataclass
+class Recorder:
+    """Collects tensors from hooks; writes them to a trace file or keeps them in memory."""
+
+    writer: TraceWriter | None
+    dtype: str | None
+    filter: NameFilter
+    limits: CaptureLimits
+    record_inputs: bool
+    steps: bool
+    names: list[str] = field(default_factory=list)
+    tensors: dict[str, np.ndarray] = field(default_factory=dict)
+    module_types: dict[str, str] = field(default_factory=dict)
+    truncated: bool = False
+    bytes_recorded: int = 0
+    step: int | None = None
+    _repeats: dict[str, int] = field(default_factory=dict)
+    _stack: list[str] = field(default_factory=list)
+
+    def next_step(self) -> None:
+        """Open the next generation step: later names get the ``@k/`` prefix."""
+        self.step = 0 if self.step is None else self.step + 1
+        self._repeats.clear()
+
+    def enter(self, path: str) -> str:
+        """A module starts: return its (step-prefixed, repeat-suffixed) base name."""
+        key = step_prefix(self.step) + path
+        repeat = self._repeats.get(key, 0)
+        self._repeats[key] = repeat + 1
+        base = repeat_name(key, repeat)
+        self._stack.append(path)
+        return base
+
+    def leave(self) -> None:
+        if self._stack:
+            self._stack.pop()
+
+    @property
+    def current_module(self) -> str:
+        return self._stack[-1] if self._stack else ""
+
+    def record(self, name: str, path: str, value: Any, kind: str) -> None:
+        """Store ``value`` (a tensor, or a tuple/list/ModelOutput of them) under SPEC names."""
+        if not self.filter(path):
+            return
+        for index, tensor in _tensors_of(value):
+            self._store(output_name(name, index) if kind == "out" else input_name(name, index),
+                        tensor)
+
+    def _store(self, name: str, tensor: Any) -> None:
+        if self.truncated or name in self.tensors or (self.writer and name in self.writer):
+            return
+        import torch
+
+        t = tensor.detach()
+        if t.dtype == torch.bfloat16 and self.dtype in (None, "bfloat16"):
+            arr, store_as = t.float().cpu().numpy(), "bfloat16"
+        elif t.is_complex() or t.dtype in (torch.float8_e4m3fn, torch.float8_e5m2):
+            arr, store_as = (torch.view_as_real(t) if t.is_complex() else t.float()).cpu().numpy(), None
+        else:
+            arr, store_as = t.cpu().numpy(), self.dtype
+        nbytes = arr.size * (2 if store_as in ("bfloat16", "float16") else arr.dtype.itemsize)
+        lim = self.limits
+        if (lim.max_tensors is not None and len(self.names) >= lim.max_tensors) or (
+                lim.max_bytes is not None and self.bytes_recorded + nbytes > lim.max_bytes):
+            self.truncated = True
+            return
+        if self.writer is not None:
+            self.writer.add(name, arr, dtype=store_as)
+        else:
+            self.tensors[name] = arr.astype(store_as) if store_as and store_as != "bfloat16" else arr
+        self.names.append(name)
+        self.bytes_recorded += nbytes
+
+
+def _tensors_of(value: Any) -> Iterator[tuple[int, Any]]:
+    """(index, tensor) for a tensor, or each tensor element of a tuple/list/ModelOutput."""
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        yield 0, value
+        return
+    if hasattr(value, "to_tuple"):  # transformers ModelOutput
+        value = value.to_tuple()
+    elif isinstance(value, dict):
+        value = tuple(value.values())
+    if isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            if isinstance(item, torch.Tensor):
+                yield i, item
+
+
+def _resolve_function(dotted: str) -> tuple[Any, str]:
+    module_name, _, attr = dotted.rpartition(".")
+    owner = importlib.import_module(module_name)
+    if not callable(getattr(owner, attr, None)):
+        raise ValueError(f"{dotted} is not a function")
+    return owner, attr
+
+
+@contextlib.contextmanager
+def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
+            steps: bool = False, include: Sequence[str] | str | None = None,
+            exclude: Sequence[str] | str | None = None, functions: Sequence[str] = (),
+            max_tensors: int | None = None, max_bytes: int | None = None,
+            dtype: str | None = None, meta: dict[str, Any] | None = None) -> Iterator[Recorder]:
+    """Record every submodule's output (and optionally inputs) of ``model`` while in the block.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    path : where to write the native trace (``.safetensors``); None keeps tensors in
+        ``Recorder.tensors``.
+    inputs : also record tensor inputs as ``NAME:in0``, ``NAME:in1`` … (positional first,
+        then keyword arguments in call order).
+    steps : every call of the root module opens a step: names get ``@0/``, ``@1/`` …
+        (use for ``generate()`` loops). Without it, repeated calls give ``NAME#1`` ….
+    include, exclude : globs or ``re:<regex>`` on module paths.
+    functions : dotted paths of module-level functions to record too (patched while
+        capturing), named ``<enclosing module>.<function>``; e.g.
+        ``"transformers.models.qwen3.modeling_qwen3.apply_rotary_pos_emb"``.
+    max_tensors, max_bytes : stop recording beyond these; ``meta["truncated"]`` says so.
+    dtype : store float tensors as this dtype (``"float32"``, ``"bfloat16"`` …).
+    """
+    import torch
+
+    writer = None
+    if path is not None:
+        writer = TraceWriter(path, {"source": "torch", "model": type(model).__name__,
+                                    **(meta or {})})
+    rec = Recorder(writer, dtype, NameFilter(include, exclude),
+                   CaptureLimits(max_tensors, max_bytes), inputs, steps)
+    names = {m: (n or ROOT_NAME) for n, m in model.named_modules()}
+    handles: list[Any] = []
+    patched: list[tuple[Any, str, Any]] = []
+    active_bases: dict[int, list[str]] = {}
+
+    def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
+        path_ = names[module]
+        if module is model and steps:
+            rec.next_step()
+        base = rec.enter(path_)
+        rec.module_types.setdefault(path_, type(module).__name__)
+        active_bases.setdefault(id(module), []).append(base)
+        if inputs:
+            # keyword tensors continue the numbering after the positional ones
+            rec.record(base, path_, tuple(args) + tuple(kwargs.values()), "in")
+
+    def post_hook(module: torch.nn.Module, args: tuple, output: Any) -> None:
+        stack = active_bases.get(id(module))
+        base = stack.pop() if stack else names[module]
+        rec.record(base, names[module], output, "out")
+        rec.leave()
+
+    def wrap(fn: Any, fname: str) -> Any:
+        def recorded(*args: Any, **kwargs: Any) -> Any:
+            parent = rec.current_module
+            path_ = f"{parent}.{fname}" if parent and parent != ROOT_NAME else fname
+            base = rec.enter(path_)
+            try:
+                if inputs:
+                    rec.record(base, path_, args, "in")
+                result = fn(*args, **kwargs)
+                rec.record(base, path_, result, "out")
+                return result
+            finally:
+                rec.leave()
+
+        recorded.__wrapped__ = fn  # type: ignore[attr-defined]
+        return recorded
+
+    try:
+        for module in names:
+            handles.append(module.register_forward_pre_hook(pre_hook, with_kwargs=True))
+            handles.append(module.register_forward_hook(post_hook))
+        for dotted in functions:
+            owner, attr = _resolve_function(dotted)
+            original = getattr(owner, attr)
+            patched.append((owner, attr, original))
+            setattr(owner, attr, wrap(original, attr))
+        yield rec
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    else:
+        if writer is not None:
+            writer.meta.update({"modules": rec.module_types, "truncated": rec.truncated,
+                                "steps": (rec.step + 1) if rec.step is not None else None})
+            writer.close()
+    finally:
+        for h in handles:
+            h.remove()
+        for owner, attr, original in reversed(patched):
+            setattr(owner, attr, original)
