@@ -34,8 +34,8 @@ class ISTFT(nn.Module):
         ifft = torch.fft.irfft(spec, self.n_fft, dim=1, norm="backward")
         ifft = ifft * self.window[None, :, None]
         length = (frames - 1) * self.hop_length + self.n_fft
-        fold = dict(output_size=(1, length), kernel_size=(1, self.n_fft),
-                    stride=(1, self.hop_length))
+        fold = {"output_size": (1, length), "kernel_size": (1, self.n_fft),
+                "stride": (1, self.hop_length)}
         audio = F.fold(ifft, **fold)[:, 0, 0, pad:-pad]
         window_sq = self.window.square().expand(1, frames, -1).transpose(1, 2)
         envelope = F.fold(window_sq, **fold).squeeze()[pad:-pad]
