@@ -1,0 +1,117 @@
+"""The zoo: every seed bug reproduced on a real architecture, compared end to end.
+
+Each :class:`ZooCase` builds a reference (a real library class, small random config) and a
+port carrying exactly one bug, writes both traces, and runs ``compare_traces`` on them. The
+pytest cases (``test_zoo.py``) and the README table (``bench/zoo_table.py``) both run these.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audioparity.compare import compare_traces
+
+
+@dataclass(frozen=True)
+class ZooCase:
+    """One reproduction: ``build(workdir) -> (ref_trace, port_trace)``.
+
+    ``where`` is the expected first divergent entry (None: the pair must be at parity),
+    ``cause`` the expected top cause, ``params`` fitted parameters that must match (numbers
+    within 1%, anything else exactly). ``needs`` lists importable modules the case needs.
+    """
+
+    id: str
+    seed: str
+    bug: str
+    runtime: str
+    build: Callable[[Path], tuple[Path, Path]]
+    where: str | None
+    cause: str | None
+    params: dict[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+    slow: bool = False
+    rules: dict[str, Any] | None = None
+
+    def missing(self) -> list[str]:
+        return [m for m in self.needs if importlib.util.find_spec(m) is None]
+
+
+@dataclass
+class ZooOutcome:
+    """What audioparity said about one case."""
+
+    case: ZooCase
+    status: str
+    where: str | None
+    causes: list[Any]
+
+    @property
+    def top(self):
+        return self.causes[0] if self.causes else None
+
+    def problems(self) -> list[str]:
+        """Why this outcome is not the expected one (empty: it is)."""
+        c = self.case
+        found = []
+        if self.where != c.where:
+            found.append(f"first divergence {self.where!r}, expected {c.where!r}")
+        if c.cause is not None:
+            top = self.top
+            if top is None or top.cause != c.cause:
+                ranked = [(f.cause, round(f.confidence, 2)) for f in self.causes]
+                found.append(f"top cause {ranked}, expected {c.cause!r}")
+            else:
+                found += _param_problems(c.params, top.params)
+        return found
+
+
+def _param_problems(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
+    out = []
+    for key, want in expected.items():
+        have = got.get(key)
+        if isinstance(want, float) and isinstance(have, (int, float)):
+            if not math.isclose(have, want, rel_tol=0.01):
+                out.append(f"param {key}={have}, expected {want} (1%)")
+        elif have != want:
+            out.append(f"param {key}={have!r}, expected {want!r}")
+    return out
+
+
+def run_case(case: ZooCase, workdir: Path) -> ZooOutcome:
+    """Build both traces of ``case`` in ``workdir`` and compare them through the public API."""
+    from audioparity.compare import rules_from_dict
+
+    ref, port = case.build(workdir)
+    rules = rules_from_dict(case.rules) if case.rules else None
+    result = compare_traces(ref, port, rules=rules)
+    first = result.first_divergence
+    return ZooOutcome(case, result.status, first.name if first else None,
+                      list(first.causes) if first else [])
+
+
+def _qwen3(**bug: Any) -> Callable[[Path], tuple[Path, Path]]:
+    def build(workdir: Path) -> tuple[Path, Path]:
+        import zoo_qwen3
+
+        return zoo_qwen3.build(workdir, **bug)
+
+    return build
+
+
+CASES: list[ZooCase] = [
+    ZooCase("qwen3-parity", "000", "none (NumPy Qwen3 port, same weights)", "NumPy",
+            _qwen3(), None, None, needs=("transformers",)),
+    ZooCase("qwen3-missing-qk-norm", "000", "Qwen2-style attention: no q/k RMSNorm", "NumPy",
+            _qwen3(qk_norm=False), "model.layers.0.self_attn.q_norm", "missing_norm",
+            needs=("transformers",)),
+    ZooCase("qwen3-interleaved-rope", "000", "RoPE interleaved instead of half-split",
+            "NumPy", _qwen3(rope="interleaved"),
+            "model.layers.0.self_attn.apply_rotary_pos_emb", "rope_variant",
+            needs=("transformers",)),
+]
