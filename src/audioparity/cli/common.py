@@ -14,7 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ..atomic import write_text_atomic
 
-console = Console(highlight=False)
+# piped output gets a fixed, table-friendly width instead of rich's 80 columns
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True, highlight=False)
 
 

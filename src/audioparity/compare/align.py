@@ -143,20 +143,31 @@ def _order_pass(ref: list[TensorInfo], port: list[TensorInfo], matched: dict) ->
     return skipped
 
 
+def _leaf(name: str) -> str:
+    """Last path component plus suffix: ``mlp.gate_proj:out1`` -> ``gate_proj:out1``."""
+    _, path, suffix = split_name(name)
+    return path.rsplit(".", 1)[-1] + suffix
+
+
 def _lcs(a: list[TensorInfo], b: list[TensorInfo]) -> list[tuple[int, int]]:
-    """Weighted LCS by shape compatibility, vectorised one row at a time."""
+    """Weighted LCS, vectorised one row at a time.
+
+    A pair scores 4 for equal shapes, 2 for the same dimensions in another order, plus 1
+    when the leaf names agree (which breaks ties between equally shaped neighbours).
+    """
     n, m = len(a), len(b)
-    shape_ids: dict[tuple, int] = {}
-    b_shape = np.array([shape_ids.setdefault(x.shape, len(shape_ids)) for x in b])
-    b_sorted = np.array([shape_ids.setdefault(tuple(sorted(x.shape)) + ("s",), len(shape_ids))
-                         for x in b])
+    ids: dict[object, int] = {}
+    b_shape = np.array([ids.setdefault(x.shape, len(ids)) for x in b])
+    b_sorted = np.array([ids.setdefault(("sorted", *sorted(x.shape)), len(ids)) for x in b])
+    b_leaf = np.array([ids.setdefault(("leaf", _leaf(x.name)), len(ids)) for x in b])
     b_big = np.array([x.numel > 1 for x in b])
     table = np.zeros((n + 1, m + 1), dtype=np.int32)
     weights = np.zeros((n, m), dtype=np.int8)
     for i, x in enumerate(a):
-        sid = shape_ids.get(x.shape, -1)
-        ssid = shape_ids.get(tuple(sorted(x.shape)) + ("s",), -1)
-        w = np.where(b_shape == sid, 2, np.where((b_sorted == ssid) & b_big, 1, 0))
+        same = b_shape == ids.get(x.shape, -1)
+        permuted = (b_sorted == ids.get(("sorted", *sorted(x.shape)), -1)) & b_big
+        w = np.where(same, 4, np.where(permuted, 2, 0))
+        w = np.where(w > 0, w + (b_leaf == ids.get(("leaf", _leaf(x.name)), -1)), 0)
         weights[i] = w
         prev = table[i]
         t = np.maximum(prev[1:], np.where(w > 0, prev[:-1] + w, 0))

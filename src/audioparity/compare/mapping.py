@@ -4,7 +4,8 @@ A map file (YAML ``.yaml/.yml`` or TOML ``.toml``) may hold, all optional::
 
     pairs:                      # explicit: reference name -> port name
       model.norm: output_norm
-    rename:                     # patterns, reference -> port; {i} matches an integer
+    rename:                     # patterns, reference -> port; {x} matches within one
+                                # dotted component (a layer index, a projection letter)
       "model.layers.{i}.self_attn.q_proj": "blk.{i}.attn_q"
     regex:                      # port regex -> reference replacement (re.sub syntax)
       - ['^blk\\.(\\d+)\\.ffn_up$', 'model.layers.\\1.mlp.up_proj']
@@ -51,7 +52,7 @@ def _pattern_regex(pattern: str) -> tuple[re.Pattern[str], list[str]]:
     for piece in re.split(r"(\{\w+\})", pattern):
         if piece.startswith("{") and piece.endswith("}"):
             keys.append(piece[1:-1])
-            out.append(rf"(?P<{piece[1:-1]}>\d+)")
+            out.append(rf"(?P<{piece[1:-1]}>[^./:#]+?)")
         else:
             out.append(re.escape(piece))
     return re.compile("".join(out)), keys
