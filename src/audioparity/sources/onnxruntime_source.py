@@ -38,9 +38,9 @@ import numpy as np
 
 from ..errors import InputError
 from ..trace import TraceWriter
+from .naming import ROOT_NAME, output_name
 
 SCOPES_KEY = "pkg.torch.onnx.name_scopes"
-ROOT_OUTPUT = "output"
 
 
 @dataclass(frozen=True)
@@ -133,8 +133,7 @@ def scope_outputs(graph: Any, strip_prefix: str = "") -> list[ScopeOutput]:
             plan.append(ScopeOutput(scope, value, producer[value], scope.count(".") + 1))
     for k, value in enumerate(graph_outputs):
         if value in producer:  # an output that is an initializer or an input is not computed
-            name = ROOT_OUTPUT if k == 0 else f"{ROOT_OUTPUT}:out{k}"
-            plan.append(ScopeOutput(name, value, producer[value], 0))
+            plan.append(ScopeOutput(output_name(ROOT_NAME, k), value, producer[value], 0))
     plan.sort(key=lambda p: (p.node_index, -p.depth))
     return plan
 
@@ -203,11 +202,7 @@ def _expose(onnx: Any, model: Any, values: set[str]) -> None:
     known = {v.name: v for v in list(model.graph.value_info) + list(model.graph.output)}
     missing = values - set(known)
     if missing:
-        try:
-            inferred = onnx.shape_inference.infer_shapes(model)
-            known.update({v.name: v for v in inferred.graph.value_info})
-        except Exception:  # noqa: BLE001 - inference is optional help, ORT infers at load
-            pass
+        known.update({v.name: v for v in _inferred_value_info(onnx, model)})
     present = {o.name for o in model.graph.output}
     for name in sorted(values - present):
         info = known.get(name)
@@ -215,6 +210,14 @@ def _expose(onnx: Any, model: Any, values: set[str]) -> None:
             model.graph.output.append(info)
         else:
             model.graph.output.append(onnx.helper.make_empty_tensor_value_info(name))
+
+
+def _inferred_value_info(onnx: Any, model: Any) -> list[Any]:
+    """Types from ONNX shape inference; none where it fails (ORT then infers at load)."""
+    try:
+        return list(onnx.shape_inference.infer_shapes(model).graph.value_info)
+    except Exception:  # noqa: BLE001 - inference is optional help
+        return []
 
 
 def _run(ort: Any, onnx: Any, model: Any, path: Path,
