@@ -138,3 +138,16 @@ def test_cli_table_json_and_exit_codes(ref_path, ref_tensors, tmp_path, cli):
     assert keys <= set(doc["entries"][0])
     code, out, _ = cli("compare", ref_path, ref_path, "--json", "-")
     assert code == 0 and json.loads(out)["status"] == "parity"
+
+
+def test_html_report_names_the_first_divergence(ref_path, ref_tensors, tmp_path, cli):
+    from html.parser import HTMLParser
+
+    tensors = dict(ref_tensors)
+    tensors["model.norm"] = tensors["model.norm"] + 1
+    port = write_trace(tmp_path / "p.safetensors", tensors)
+    code, _, err = cli("compare", ref_path, port, "--html", tmp_path / "r.html")
+    assert code == 1, err
+    html = (tmp_path / "r.html").read_text()
+    HTMLParser().feed(html)
+    assert 'class="first"' in html and "<code>model.norm</code>" in html
