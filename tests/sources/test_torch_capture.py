@@ -101,7 +101,7 @@ def test_include_exclude_limits_and_dtype(qwen3, ids, tmp_path):
     assert not any(n.endswith("_proj") for n in rec.names)
 
     with torch.no_grad(), capture(qwen3, tmp_path / "l.safetensors", max_tensors=5,
-                                  dtype="bfloat16") as rec:
+                                  dtype="bfloat16"):
         qwen3(ids)
     trace = open_trace(tmp_path / "l.safetensors")
     assert len(trace) == 5 and trace.meta["truncated"] is True

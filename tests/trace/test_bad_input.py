@@ -48,7 +48,7 @@ def _corrupt_cases(tmp_path, good):
 
 def test_corrupt_files_exit_2_with_one_line(tmp_path, good, cli):
     for bad in _corrupt_cases(tmp_path, good):
-        code, out, err = cli("compare", good, bad)
+        code, _, err = cli("compare", good, bad)
         assert code == 2, (bad, err)
         lines = err.strip().splitlines()
         assert len(lines) == 1 and str(bad) in lines[0], (bad, err)
@@ -64,7 +64,7 @@ def test_pickle_with_code_is_refused(tmp_path, good, cli):
     evil, marker = tmp_path / "evil.pt", tmp_path / "code-ran"
     with open(evil, "wb") as fh:
         pickle.dump({"a": Evil(marker)}, fh)
-    code, out, err = cli("compare", good, evil)
+    code, _, err = cli("compare", good, evil)
     assert code == 2 and "refusing to unpickle" in err
     assert not marker.exists()
 

@@ -104,9 +104,8 @@ def test_gguf_is_dequantized_and_keeps_its_type(tmp_path):
 
 def test_writer_leaves_no_file_when_aborted(tmp_path):
     target = tmp_path / "x.safetensors"
-    with pytest.raises(RuntimeError):
-        with TraceWriter(target) as w:
-            w.add("a", np.ones(3))
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), TraceWriter(target) as w:
+        w.add("a", np.ones(3))
+        raise RuntimeError("boom")
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []

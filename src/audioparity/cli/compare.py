@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,20 +17,20 @@ def compare_command(
     ref: Annotated[Path, typer.Argument(help="Reference trace (.safetensors, .npz, .npy dir, "
                                              ".pt, .gguf).")],
     port: Annotated[Path, typer.Argument(help="The port's trace, any supported format.")],
-    map_file: Annotated[Optional[Path], typer.Option("--map", help="YAML/TOML rules mapping "
+    map_file: Annotated[Path | None, typer.Option("--map", help="YAML/TOML rules mapping "
                                                      "port names to reference names.")] = None,
-    rtol: Annotated[Optional[float], typer.Option(help="Relative tolerance (of max|ref|) "
+    rtol: Annotated[float | None, typer.Option(help="Relative tolerance (of max|ref|) "
                                                   "for every pair.")] = None,
-    atol: Annotated[Optional[float], typer.Option(help="Absolute tolerance.")] = None,
-    depth: Annotated[Optional[int], typer.Option(help="One row per component at this depth; "
+    atol: Annotated[float | None, typer.Option(help="Absolute tolerance.")] = None,
+    depth: Annotated[int | None, typer.Option(help="One row per component at this depth; "
                                                  "0 = every pair; default: automatic.")] = None,
     explain: Annotated[str, typer.Option(help="Explain the 'first' divergence, 'all' failing "
                                          "pairs, or 'none'.")] = "first",
     no_order: Annotated[bool, typer.Option("--no-order", help="Do not align unmatched names "
                                            "by execution order and shape.")] = False,
-    json_out: Annotated[Optional[str], typer.Option("--json", help="Write the JSON result "
+    json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON result "
                                                     "here ('-' = stdout).")] = None,
-    html_out: Annotated[Optional[Path], typer.Option("--html", help="Write an HTML report "
+    html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report "
                                                      "here.")] = None,
 ) -> None:
     """Compare a port's trace with the reference's; report the first divergent layer.

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("audioparity: error: out of memory", file=sys.stderr)
         return 2
-    except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+    except Exception as exc:
         if os.environ.get("AUDIOPARITY_DEBUG"):
             raise
         first = (str(exc).strip().splitlines() or [""])[0][:300]

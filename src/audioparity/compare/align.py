@@ -12,6 +12,7 @@ Three passes, each over what the previous left unpaired:
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -130,7 +131,7 @@ def _order_pass(ref: list[TensorInfo], port: list[TensorInfo], matched: dict) ->
     bounds = [(-1, -1)] + mono + [(len(ref), len(port))]
     taken = {r for r, _ in matched.values()}
     skipped = 0
-    for (i0, j0), (i1, j1) in zip(bounds, bounds[1:]):
+    for (i0, j0), (i1, j1) in itertools.pairwise(bounds):
         seg_ref = [ref[i] for i in range(i0 + 1, i1) if ref[i].name not in taken]
         seg_port = [port[j] for j in range(j0 + 1, j1) if port[j].name not in matched]
         if not seg_ref or not seg_port:

@@ -129,7 +129,7 @@ def _resolve_function(dotted: str) -> tuple[Any, str]:
     module_name, _, attr = dotted.rpartition(".")
     owner = importlib.import_module(module_name)
     if not callable(getattr(owner, attr, None)):
-        raise ValueError(f"{dotted} is not a function")
+        raise TypeError(f"{dotted} is not a function")
     return owner, attr
 
 

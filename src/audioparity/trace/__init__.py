@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import InputError
-from .base import Trace, TensorInfo, natural_key
+from .base import TensorInfo, Trace, natural_key
 from .safetensors_format import SafetensorsTrace, TraceWriter, write_trace
 
-__all__ = ["Trace", "TensorInfo", "TraceWriter", "open_trace", "write_trace", "natural_key"]
+__all__ = ["TensorInfo", "Trace", "TraceWriter", "natural_key", "open_trace", "write_trace"]
 
 
 def open_trace(path: str | Path) -> Trace:

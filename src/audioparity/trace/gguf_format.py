@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .base import Trace, TensorInfo, ordered
+from .base import TensorInfo, Trace, ordered
 from .safetensors_format import ORDER_KEY
 
 _PLAIN = {"F32": "float32", "F16": "float16", "F64": "float64", "BF16": "bfloat16",

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .base import Trace, TensorInfo, ordered
+from .base import TensorInfo, Trace, ordered
 
 
 def _check_dtype(path: Path, name: str, dtype: np.dtype) -> str:

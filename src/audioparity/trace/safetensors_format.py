@@ -13,13 +13,13 @@ import os
 import shutil
 import struct
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import InputError
-from .base import Trace, TensorInfo, bf16_bits_to_float32, float32_to_bf16_bits, ordered
+from .base import TensorInfo, Trace, bf16_bits_to_float32, float32_to_bf16_bits, ordered
 
 ORDER_KEY = "audioparity.order"
 META_KEY = "audioparity.meta"
@@ -152,7 +152,7 @@ class TraceWriter:
         self._atomic = atomic_path(self.path)
         self._final_tmp = self._atomic.__enter__()
         self._data_path = self._final_tmp.with_suffix(".data")
-        self._data = open(self._data_path, "wb")
+        self._data = open(self._data_path, "wb")  # noqa: SIM115 - closed in close()/abort()
         self.bytes_written = 0
 
     def __contains__(self, name: str) -> bool:
@@ -210,7 +210,7 @@ class TraceWriter:
         except RuntimeError:
             pass
 
-    def __enter__(self) -> TraceWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .base import Trace, TensorInfo
+from .base import TensorInfo, Trace
 
 _TORCH_TO_NAME = {"torch.bfloat16": "bfloat16"}
 
