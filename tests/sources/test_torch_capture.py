@@ -56,7 +56,7 @@ def test_names_follow_spec_in_execution_order(qwen3, ids, tmp_path):
 
 
 def test_generate_loop_steps_are_kept_apart(qwen3, ids, tmp_path):
-    with torch.no_grad(), capture(qwen3, tmp_path / "g.safetensors", steps=True) as rec:
+    with torch.no_grad(), capture(qwen3, tmp_path / "g.safetensors", steps=True):
         out = qwen3.generate(ids, max_new_tokens=3, do_sample=False)
     assert out.shape[1] == ids.shape[1] + 3
     trace = open_trace(tmp_path / "g.safetensors")
