@@ -195,7 +195,8 @@ class PitchSummary:
     """Pitch statistics over non-silent frames.
 
     voiced_fraction : share of non-silent frames that are periodic (0..1).
-    f0_min_hz, f0_median_hz, f0_max_hz : 5th / 50th / 95th percentile of voiced f0 in Hz (NaN if none).
+    f0_min_hz, f0_median_hz, f0_max_hz : 5th / 50th / 95th percentile of voiced f0 in Hz
+    (NaN when nothing is voiced).
     f0_spread_semitones : inter-quartile range of voiced f0 in semitones (a steady tone ~0).
     harmonicity : median of ``1 - aperiodicity`` over non-silent frames (0 noise .. 1 periodic).
     """
@@ -274,10 +275,10 @@ def describe(y: np.ndarray, sr: int) -> AudioMetrics:
     ``y`` with its DC offset removed.
     """
     y = np.asarray(y, dtype=np.float32)
-    level = dict(duration_s=duration_s(y, sr), sample_rate_hz=int(sr), peak=peak(y),
-                 peak_dbfs=dbfs(peak(y)), rms_dbfs=dbfs(rms(y)), dc_offset=dc_offset(y),
-                 crest_factor_db=crest_factor_db(y - dc_offset(y)),
-                 clipped_fraction=clipped_fraction(y), flat_top_fraction=flat_top_fraction(y))
+    level = {"duration_s": duration_s(y, sr), "sample_rate_hz": int(sr), "peak": peak(y),
+             "peak_dbfs": dbfs(peak(y)), "rms_dbfs": dbfs(rms(y)), "dc_offset": dc_offset(y),
+             "crest_factor_db": crest_factor_db(y - dc_offset(y)),
+             "clipped_fraction": clipped_fraction(y), "flat_top_fraction": flat_top_fraction(y)}
     x = y - np.float32(level["dc_offset"])
     frame_db = frame_rms_dbfs(x, sr)
     silent = silent_frames(frame_db)

@@ -51,7 +51,7 @@ def yin(y: np.ndarray, sr: int, fmin_hz: float = F0_MIN_HZ, fmax_hz: float = F0_
     tau_max = int(np.ceil(PITCH_SR / fmin_hz))
     tau_min = max(2, int(np.floor(PITCH_SR / fmax_hz)))
     window = 2 * tau_max  # integration window W
-    hop = int(round(hop_s * PITCH_SR))
+    hop = round(hop_s * PITCH_SR)
     frames = frame_signal(x, window + tau_max, hop).astype(np.float64)
     frames = frames - frames.mean(axis=1, keepdims=True)
     n_fft = 1 << int(np.ceil(np.log2(window + 2 * tau_max)))

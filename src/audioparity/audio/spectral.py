@@ -28,7 +28,7 @@ def frame_signal(y: np.ndarray, frame_length: int, hop_length: int) -> np.ndarra
 
 def frame_lengths(sr: int, frame_s: float = FRAME_S, hop_s: float = HOP_S) -> tuple[int, int]:
     """Frame and hop lengths in samples for a sample rate ``sr`` in Hz."""
-    return max(16, int(round(frame_s * sr))), max(1, int(round(hop_s * sr)))
+    return max(16, round(frame_s * sr)), max(1, round(hop_s * sr))
 
 
 def power_spectrogram(y: np.ndarray, sr: int, frame_s: float = FRAME_S,
