@@ -8,7 +8,7 @@ and :mod:`.plots` draws (the only module that imports matplotlib).
 
 from __future__ import annotations
 
-from .compare import AudioComparison, compare_audio
+from .compare import AudioComparison, compare_audio, compare_files
 from .inspection import Inspection, inspect_file
 from .io import AudioClip, load_audio
 from .mel_check import MelReport, check_mel
@@ -16,5 +16,5 @@ from .metrics import AudioMetrics, describe
 from .verdict import VERDICTS, Verdict, classify
 
 __all__ = ["VERDICTS", "AudioClip", "AudioComparison", "AudioMetrics", "Inspection",
-           "MelReport", "Verdict", "check_mel", "classify", "compare_audio", "describe",
+           "MelReport", "Verdict", "check_mel", "classify", "compare_audio", "compare_files", "describe",
            "inspect_file", "load_audio"]

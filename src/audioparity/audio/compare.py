@@ -11,6 +11,7 @@ rate than the one its header says.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -30,6 +31,7 @@ from .distances import (
     snr_db,
     stoi_score,
 )
+from .io import load_audio
 from .metrics import clipped_fraction, flat_top_fraction
 from .spectral import resample
 
@@ -61,6 +63,9 @@ class AudioComparison:
     scores: dict = field(default_factory=dict)
     causes: list[dict] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
+    aligned_ref: np.ndarray = field(default=None, repr=False)
+    aligned_port: np.ndarray = field(default=None, repr=False)
+    """The overlapping parts after rate fix, lag and gain correction (for figures)."""
 
     @property
     def duration_ratio(self) -> float:
@@ -147,6 +152,7 @@ def compare_audio(ref: np.ndarray, ref_sr: int, port: np.ndarray, port_sr: int,
     out.correlation = forward.correlation
     if abs(forward.correlation) < MIN_CORRELATION:
         r, p = overlap(ref, aligned_port, 0)
+        out.aligned_ref, out.aligned_port = r, p
         out.scores = _scores(r, p, ref_sr, 1.0, quality)
         out.causes.append(_cause(
             "unknown", 1.0 - abs(forward.correlation),
@@ -159,6 +165,7 @@ def compare_audio(ref: np.ndarray, ref_sr: int, port: np.ndarray, port_sr: int,
     out.lag_ms = 1000.0 * forward.samples / ref_sr
     r, p = overlap(ref, aligned_port, forward.samples)
     gain = best_gain(r, p)
+    out.aligned_ref, out.aligned_port = r, (p / gain if abs(gain) > 1e-9 else p)
     out.polarity = 1 if gain >= 0 else -1
     out.gain = abs(gain)
     out.gain_db = 20 * np.log10(out.gain) if out.gain > 0 else float("-inf")
@@ -209,4 +216,24 @@ def compare_audio(ref: np.ndarray, ref_sr: int, port: np.ndarray, port_sr: int,
             f"(log-spectral distance {out.scores['log_spectral_distance_db']:.1f} dB)",
             {"snr_db": out.scores["snr_db_gain_corrected"]},
             "the waveform differs beyond lag/gain: compare the traces to find the layer"))
+    return out
+
+
+def compare_files(ref_path: str | Path, port_path: str | Path,
+                  quality: bool = True) -> AudioComparison:
+    """Read two audio files (mono mix, first 10 minutes at most) and compare them.
+
+    NaN/Inf samples are zeroed for the comparison and reported as a ``nonfinite`` cause.
+    """
+    ref = load_audio(ref_path, excerpts=False)
+    port = load_audio(port_path, excerpts=False)
+    out = compare_audio(ref.y, ref.sr, port.y, port.sr, quality=quality)
+    out.findings[:0] = [f"{side}: {note}" for side, clip in (("ref", ref), ("port", port))
+                        for note in clip.notes]
+    for side, clip in (("port", port), ("ref", ref)):
+        if clip.nonfinite:
+            out.causes.insert(0, _cause(
+                "nonfinite", 1.0, f"{side} has {clip.nonfinite} NaN/Inf samples (zeroed here)",
+                {"side": side, "count": clip.nonfinite},
+                "find the first layer that emits NaN/Inf (audioparity compare on traces)"))
     return out

@@ -74,12 +74,13 @@ def _open(path: Path) -> sf.SoundFile:
         raise InputError(path, f"not readable as audio (WAV/FLAC/OGG): {detail}") from None
 
 
-def load_audio(path: str | Path, max_analysed_s: float = MAX_ANALYSED_S) -> AudioClip:
+def load_audio(path: str | Path, max_analysed_s: float = MAX_ANALYSED_S,
+               excerpts: bool = True) -> AudioClip:
     """Decode ``path`` (WAV/FLAC/OGG and anything libsndfile reads) to a mono mix.
 
     Files longer than ``max_analysed_s`` seconds are not loaded whole: ``EXCERPT_S``-second
-    excerpts spread evenly over the file are read by seeking, so memory stays bounded for a
-    file of any length.
+    excerpts spread evenly over the file are read by seeking (``excerpts=False``: only the
+    first ``max_analysed_s`` seconds), so memory stays bounded for a file of any length.
 
     Raises
     ------
@@ -97,9 +98,12 @@ def load_audio(path: str | Path, max_analysed_s: float = MAX_ANALYSED_S) -> Audi
         if channels > 1:
             clip.notes.append(f"{channels} channels mixed to mono for analysis")
         try:
-            if frames <= max_analysed_s * sr:
+            if frames <= max_analysed_s * sr or not excerpts:
                 starts = [0]
-                length = frames
+                length = min(frames, int(max_analysed_s * sr))
+                if length < frames:
+                    clip.notes.append(f"long file: analysed the first {max_analysed_s:g} s "
+                                      f"of {frames / sr:.0f} s")
             else:
                 length = int(EXCERPT_S * sr)
                 count = max(1, int(max_analysed_s // EXCERPT_S))
@@ -124,6 +128,6 @@ def load_audio(path: str | Path, max_analysed_s: float = MAX_ANALYSED_S) -> Audi
             raise InputError(p, f"truncated or corrupt audio data: {exc}") from None
     clip.y = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     clip.analysed_s = len(clip.y) / sr
-    if len(clip.y) < frames and clip.excerpts == 1:
+    if len(clip.y) < min(frames, int(max_analysed_s * sr)) and clip.excerpts == 1:
         clip.notes.append(f"file declares {frames} frames but only {len(clip.y)} could be read")
     return clip
