@@ -39,11 +39,15 @@ class VadOpinion:
 
 @lru_cache(maxsize=1)
 def _model():
+    import warnings
+
     import torch
     from silero_vad import load_silero_vad
 
     threads = torch.get_num_threads()
-    model = load_silero_vad()
+    with warnings.catch_warnings():  # its loader uses deprecated importlib/jit APIs
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model = load_silero_vad()
     torch.set_num_threads(threads)  # silero_vad sets 1 globally on import; keep the caller's
     return model
 
