@@ -31,8 +31,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         return None
     a = float(np.dot(rc, p - p.mean()) / var)
     b = float(p.mean() - a * r.mean())
-    model = a * r + b
-    res = residual(p, model)
+    res = residual(p - b - a * r.mean(), a * rc)  # relative to the part that varies
     spread = abs(a) * float(np.sqrt(var / r.size))
     if res > 0.05 or a == 0 or abs(b) < 0.02 * max(spread, 1e-30) + 1e-7 * float(
             np.max(np.abs(r))):

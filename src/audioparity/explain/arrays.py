@@ -117,9 +117,38 @@ def axis_name(ndim: int, axis: int) -> str:
 
 def fmt(x: float) -> str:
     """Compact number for detail lines."""
-    if x == 0 or not np.isfinite(x):
+    if x == 0:
+        return "0"
+    if not np.isfinite(x):
         return str(x)
     ax = abs(x)
     if 1e-3 <= ax < 1e4:
         return f"{x:.4g}"
     return f"{x:.3g}"
+
+
+def spectral_flatness(x: np.ndarray) -> float | None:
+    """Spectral flatness (geometric / arithmetic mean of the power spectrum, 0..1) of the
+    rows along the last axis, power averaged over rows; None for axes shorter than 16.
+    1 is white noise, near 0 a tonal or smooth signal."""
+    if x.ndim == 0 or x.shape[-1] < 16:
+        return None
+    rows = np.asarray(x, dtype=np.float64).reshape(-1, x.shape[-1])
+    power = np.mean(np.abs(np.fft.rfft(rows - rows.mean(axis=1, keepdims=True), axis=1)) ** 2,
+                    axis=0)[1:]
+    if not np.any(power > 0):
+        return None
+    power = np.maximum(power, 1e-300)
+    return float(np.exp(np.mean(np.log(power))) / np.mean(power))
+
+
+def position_error(ref: np.ndarray, port: np.ndarray, axis: int) -> np.ndarray:
+    """Per-position error along ``axis``: ``||(port-ref)[t]|| / rms_t ||ref[t]||`` (crops
+    the other axes to :data:`SAMPLE_LIMIT` elements)."""
+    r = rows_along(crop_around(ref, axis), axis)
+    p = rows_along(crop_around(port, axis), axis)
+    err = np.sqrt(np.sum((p - r) ** 2, axis=1))
+    scale = np.sqrt(np.mean(np.sum(r * r, axis=1)))
+    if scale == 0:
+        scale = max(float(np.sqrt(np.mean(np.sum(p * p, axis=1)))), _TINY)
+    return err / scale

@@ -31,7 +31,7 @@ def explain_pair(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext | None =
     --------
     >>> ref = np.linspace(-1, 1, 4096, dtype=np.float32)
     >>> explain_pair(ref, ref / 2048)[0].detail
-    'port = ref × 0.0004883 ≈ 1/2048 = 1/n_fft (residual 0 after undoing it)'
+    'port = ref × 0.000488 ≈ 1/2048 = 1/n_fft (residual 0 after undoing it)'
     """
     ctx = ctx or ExplainContext()
     try:
@@ -43,7 +43,7 @@ def explain_pair(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext | None =
         if _within_f32_noise(ref, port):
             return []
         findings = _run(ref, port, ctx, kinds)
-    except Exception as exc:  # noqa: BLE001 - explaining must never crash a comparison
+    except Exception as exc:  # explaining must never crash a comparison
         if os.environ.get("AUDIOPARITY_DEBUG"):
             raise
         findings = [_unknown(f"could not fit signatures ({type(exc).__name__}: {exc})",
@@ -78,7 +78,7 @@ def _run(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext,
             continue
         try:
             hit = sig.match(ref, port, ctx)
-        except Exception:  # noqa: BLE001 - one failing signature must not hide the others
+        except Exception:  # one failing signature must not hide the others
             if os.environ.get("AUDIOPARITY_DEBUG"):
                 raise
             hit = None

@@ -1,0 +1,102 @@
+"""``mask``: along one (sequence) axis the positions before ``k`` are exact and the error
+starts at ``k`` — or the reverse, positions from ``k`` on are exact.
+
+Seed 001: ICL voice cloning produced garbage while every other mode passed — the prefill's
+attention mask. Typical forms: a sliding window applied as a full causal mask (positions
+``< window`` agree), causal vs bidirectional attention (only the last position agrees), a
+padding mask on the first or last frames.
+
+Example
+-------
+>>> import torch
+>>> x = torch.randn(1, 2, 32, 16)
+>>> full = torch.nn.functional.scaled_dot_product_attention(x, x, x, is_causal=True)
+>>> win = torch.ones(32, 32).tril().triu(-7).bool()          # sliding window of 8
+>>> slid = torch.nn.functional.scaled_dot_product_attention(x, x, x, attn_mask=win)
+>>> match(slid.numpy(), full.numpy(), ExplainContext()).params["k"]
+8
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .arrays import axis_name, fit_quality, fmt, position_error
+from .finding import ExplainContext, Finding
+from .registry import signature
+
+#: Largest error an "exact" position may show, relative to the typical erroneous one.
+_EXACT = 0.01
+#: Smallest per-position error counted as a real difference (f32 noise is ~1e-7).
+_FLOOR = 1e-4
+#: How much the first wrong position must exceed every exact one (a step, not a slope).
+_JUMP = 10.0
+
+
+def _prefix_split(err: np.ndarray) -> tuple[int, float] | None:
+    """Smallest ``k`` where an exact run ``err[:k]`` jumps to a mostly wrong ``err[k:]``."""
+    pre_max = np.maximum.accumulate(err)[:-1]            # max(err[:k]) for k = 1..n-1
+    nxt = err[1:]                                        # err[k]
+    jumps = np.flatnonzero((nxt > _FLOOR) & (nxt >= _JUMP * np.maximum(pre_max, 1e-9)))
+    for i in jumps:
+        k = int(i) + 1
+        wrong = err[k:]
+        typical = float(np.median(wrong))
+        ratio = float(pre_max[i]) / typical if typical > 0 else np.inf
+        frac = float(np.mean(wrong > max(_JUMP * float(pre_max[i]), _FLOOR)))
+        if ratio <= _EXACT and frac >= 0.8:
+            return k, ratio
+    return None
+
+
+def split_point(err: np.ndarray) -> tuple[int, str, float] | None:
+    """Find ``k`` where a run of exact positions meets a run of wrong ones.
+
+    Returns ``(k, "prefix_exact" | "suffix_exact", ratio)`` with ``ratio`` the exact run's
+    largest error over the wrong run's median, or None.
+    """
+    n = err.size
+    best = None
+    hit = _prefix_split(err)
+    if hit is not None:
+        best = (hit[0], "prefix_exact", hit[1])
+    hit = _prefix_split(err[::-1])
+    if hit is not None and (best is None or hit[1] < best[2]):
+        best = (n - hit[0], "suffix_exact", hit[1])
+    return best
+
+
+@signature("mask")
+def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
+    best = None
+    for axis in range(ref.ndim):
+        if ref.shape[axis] < 3:
+            continue
+        err = position_error(ref, port, axis)
+        hit = split_point(err)
+        if hit is None:
+            continue
+        k, kind, ratio = hit
+        exact_len = k if kind == "prefix_exact" else ref.shape[axis] - k
+        score = fit_quality(ratio, _EXACT) * min(1.0, (exact_len + 1) / 4)
+        if best is None or score >= best[0]:
+            best = (score, axis, k, kind, ratio, exact_len)
+    if best is None:
+        return None
+    score, axis, k, kind, ratio, exact_len = best
+    n = ref.shape[axis]
+    if kind == "prefix_exact":
+        what = f"positions 0..{k - 1} exact, error from position {k} of {n}"
+        hint = ("positions before k agree: a sliding window applied as a full causal mask "
+                "(or the reverse) with window k, a wrong prefix/prompt length, or padding "
+                "from k on")
+    else:
+        what = f"positions {k}..{n - 1} exact, error before position {k} of {n}"
+        hint = ("only the last positions agree: causal vs bidirectional attention (the last "
+                "query sees every key either way), or left padding that is masked on one "
+                "side only")
+    return Finding("mask", 0.9 * max(score, 0.4),
+                   f"along {axis_name(ref.ndim, axis)}: {what} (exact run ≤ {fmt(ratio)} × "
+                   "the typical error)",
+                   {"axis": axis, "k": k, "kind": kind, "exact_positions": exact_len,
+                    "ratio": ratio}, hint)

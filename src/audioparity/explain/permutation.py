@@ -1,0 +1,76 @@
+"""``permutation``: the same slices, in another order along one axis (heads, channels,
+codebooks, rows).
+
+Seed 003: Code2Wav consumes 8 codebooks; a port that orders them differently (or takes the
+talker's 15 in another order) feeds each embedding table the wrong tokens. Also GQA: K/V heads
+repeated as ``[0,0,1,1]`` (``repeat_interleave``) versus ``[0,1,0,1]`` (``tile``).
+``params["order"][i]`` is the reference slice found at the port's position ``i``.
+
+Example
+-------
+>>> ref = np.random.default_rng(0).integers(0, 4096, size=(1, 8, 50))
+>>> match(ref, ref[:, [1, 0, 2, 3, 4, 5, 6, 7]], ExplainContext()).params["order"]
+[1, 0, 2, 3, 4, 5, 6, 7]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .arrays import (
+    axis_name,
+    clearly_different,
+    crop_around,
+    fit_quality,
+    fmt,
+    residual,
+    rows_along,
+)
+from .finding import ExplainContext, Finding
+from .registry import signature
+
+_MAX_SLICES = 512
+
+
+def fit_order(r: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """The assignment ``order`` minimising ``sum ||p[i] - r[order[i]]||²`` (rows of 2-D)."""
+    cost = (np.sum(p * p, axis=1)[:, None] + np.sum(r * r, axis=1)[None, :]
+            - 2.0 * p @ r.T)
+    rows, cols = linear_sum_assignment(cost)
+    order = np.empty(len(rows), dtype=np.int64)
+    order[rows] = cols
+    return order
+
+
+@signature("permutation")
+def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
+    best: tuple[float, int, np.ndarray, float] | None = None
+    for axis in range(ref.ndim):
+        n = ref.shape[axis]
+        if not 2 <= n <= _MAX_SLICES:
+            continue
+        r = rows_along(crop_around(ref, axis), axis)
+        p = rows_along(crop_around(port, axis), axis)
+        if not clearly_different(r, p):
+            continue
+        order = fit_order(r, p)
+        ident = np.arange(n)
+        if np.array_equal(order, ident) or np.array_equal(order, ident[::-1]):
+            continue  # parity, or ``reversed``
+        res = residual(p, r[order])
+        base = residual(p, r)
+        if res < 0.05 and base > 4 * res and (best is None or res < best[0]):
+            best = (res, axis, order, base)
+    if best is None:
+        return None
+    res, axis, order, base = best
+    moved = int(np.sum(order != np.arange(order.size)))
+    shown = order.tolist() if order.size <= 16 else order[:16].tolist() + ["…"]
+    return Finding("permutation", 0.92 * fit_quality(res),
+                   f"port = ref with {axis_name(ref.ndim, axis)} permuted: port[i] = "
+                   f"ref[order[i]], order {shown} ({moved} of {order.size} slices moved; "
+                   f"residual {fmt(res)}, {fmt(base)} unpermuted)",
+                   {"axis": axis, "order": order.tolist(), "moved": moved, "residual": res},
+                   f"reorder axis {axis} in the port (codebook order, head order, GQA "
+                   "repeat_interleave vs tile, channel split of a fused projection)")
