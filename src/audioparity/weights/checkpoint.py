@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Self
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class Checkpoint:
             trace.close()
         self._open.clear()
 
-    def __enter__(self) -> Checkpoint:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

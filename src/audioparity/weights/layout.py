@@ -82,11 +82,23 @@ def describe(perm: tuple[int, ...] | None) -> str:
 
 
 def fitting_perms(ref_shape: tuple[int, ...], port_shape: tuple[int, ...]) -> list[tuple]:
-    """Permutations ``perm`` with ``ref_shape[perm[i]] == port_shape[i]``, identity first."""
+    """Permutations ``perm`` with ``ref_shape[perm[i]] == port_shape[i]``, identity first.
+
+    Permutations that differ only in where size-1 axes go give the same element order;
+    only the first of each such set is kept (a weight-norm ``g`` of shape ``[out,1,1]``
+    has one layout, not two).
+    """
     if len(ref_shape) != len(port_shape) or len(ref_shape) > _MAX_NDIM:
         return []
-    return [perm for perm in itertools.permutations(range(len(ref_shape)))
-            if all(ref_shape[perm[i]] == port_shape[i] for i in range(len(perm)))]
+    seen = set()
+    perms = []
+    for perm in itertools.permutations(range(len(ref_shape))):
+        if all(ref_shape[perm[i]] == port_shape[i] for i in range(len(perm))):
+            key = tuple(a for a in perm if ref_shape[a] != 1)
+            if key not in seen:
+                seen.add(key)
+                perms.append(perm)
+    return perms
 
 
 def to_ref_layout(port: np.ndarray, perm: tuple[int, ...] | None) -> np.ndarray:

@@ -1,0 +1,394 @@
+"""Audit a converted checkpoint against its reference, tensor by tensor.
+
+For every reference tensor: which port tensor holds it (:mod:`.keymap`), in which layout
+(:mod:`.layout`, decided by values), with what error against what the dtype or quantization
+type should give, or whether it sits at its initial values (:mod:`.init_values`). Then a
+file-level summary: prefix rules, the layout conventions in use (a minority in another
+convention is a conversion that ran twice or not at all), weight-norm spellings, coverage.
+
+Only one tensor pair is in memory at a time; big tensors are compared in chunks.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import weight_norm as wn
+from .checkpoint import Checkpoint
+from .init_values import fan_in, init_signature
+from .keymap import KeyMatching, Match, match_keys
+from .layout import describe, detect_layout, to_ref_layout, value_error
+from .quant import UNIT_ROUNDOFF, expected_rel_error
+
+#: Relative L2 error accepted between tensors of the same float dtype.
+SAME_DTYPE_REL = 1e-6
+#: Slack over the expected error of a dtype change or quantization type.
+EXPECTED_SLACK = 1.5
+#: Coverage below which the two files are probably different models.
+MIN_COVERAGE = 0.5
+
+STATUSES = ("ok", "mismatch", "init", "shape_mismatch", "missing", "unexpected")
+
+
+@dataclass
+class TensorAudit:
+    """The audit of one reference tensor (or packed group) and its port counterpart."""
+
+    ref: list[str]
+    port: list[str]
+    how: str
+    status: str
+    component: str
+    ref_shape: list[int] = field(default_factory=list)
+    port_shape: list[int] = field(default_factory=list)
+    ref_dtype: str | None = None
+    port_dtype: str | None = None
+    qtype: str | None = None
+    perm: list[int] | None = None
+    layout: str | None = None
+    layout_note: str | None = None
+    max_abs: float | None = None
+    rel_l2: float | None = None
+    expected_rel: float | None = None
+    detail: str = ""
+    port_module: str | None = None
+
+
+@dataclass
+class AuditReport:
+    """Everything :func:`audit_checkpoints` found; ``to_json()`` is the ``--json`` shape."""
+
+    ref_path: str
+    port_path: str
+    entries: list[TensorAudit]
+    prefix_rules: list[dict]
+    layout_summary: dict
+    problems: list[str]
+    notes: list[str]
+    coverage: float
+
+    @property
+    def status(self) -> str:
+        return "problems" if self.problems else "ok"
+
+    def by_component(self) -> dict[str, Counter]:
+        """Per top-level component: counts per status plus renamed/relayout counts."""
+        groups: dict[str, Counter] = defaultdict(Counter)
+        for e in self.entries:
+            c = groups[e.component]
+            c["tensors"] += 1
+            c[e.status] += 1
+            if e.how not in ("exact",) and e.status not in ("missing", "unexpected"):
+                c["renamed"] += 1
+            if e.perm is not None and list(e.perm) != sorted(e.perm):
+                c["relayout"] += 1
+        return dict(groups)
+
+    def worst_rel(self, component: str) -> float | None:
+        vals = [e.rel_l2 for e in self.entries if e.component == component
+                and e.rel_l2 is not None]
+        return max(vals) if vals else None
+
+    def to_json(self) -> dict:
+        counts = Counter(e.status for e in self.entries)
+        return {
+            "status": self.status, "ref": self.ref_path, "port": self.port_path,
+            "coverage": self.coverage, "counts": {s: counts.get(s, 0) for s in STATUSES},
+            "problems": self.problems, "notes": self.notes,
+            "prefix_rules": self.prefix_rules, "layout_summary": self.layout_summary,
+            "components": {k: dict(v, worst_rel_l2=self.worst_rel(k))
+                           for k, v in self.by_component().items()},
+            "entries": [asdict(e) for e in self.entries],
+        }
+
+
+def component_of(name: str) -> str:
+    """Top-level component of a tensor name (``decoder`` for ``decoder.up.0.weight``)."""
+    head = name.split(".", 1)[0]
+    if head == "model" and "." in name:  # transformers: model.layers.N -> model.layers
+        return ".".join(name.split(".")[:2])
+    return head
+
+
+def _tolerance(ref_dtype: str, port_dtype: str, qtype: str | None,
+               ref_values: Callable[[], np.ndarray]) -> float:
+    if qtype is not None:
+        return EXPECTED_SLACK * expected_rel_error(qtype, ref_values())
+    if port_dtype != ref_dtype and port_dtype in UNIT_ROUNDOFF:
+        lossy = UNIT_ROUNDOFF.get(port_dtype, 0.0) > UNIT_ROUNDOFF.get(ref_dtype, 0.0)
+        if lossy:
+            return EXPECTED_SLACK * UNIT_ROUNDOFF[port_dtype]
+    return SAME_DTYPE_REL
+
+
+def _layout_note(lay) -> str | None:
+    if lay.reshaped:
+        return "no axis permutation fits; port is the reference reshaped"
+    if lay.perm is None:
+        return None
+    if lay.ambiguous_by_shape:
+        if lay.ambiguous_by_values:
+            return f"ambiguous by shape ({lay.fitting} layouts fit) and by values"
+        return f"ambiguous by shape ({lay.fitting} layouts fit), resolved by values"
+    return None
+
+
+class _Auditor:
+    def __init__(self, ref: Checkpoint, port: Checkpoint):
+        self.ref, self.port = ref, port
+
+    def ref_array(self, m: Match) -> np.ndarray:
+        """The reference side of a match, in the reference's own layout."""
+        if m.how == "weight_norm_fused":
+            g, v = (self.ref.read(n) for n in m.ref)
+            if wn.split_name(m.ref[0])[1] == "v":
+                g, v = v, g
+            return wn.fuse(g, v)
+        if m.how == "packed":
+            return np.concatenate([np.asarray(self.ref.read(n)) for n in m.ref], axis=0)
+        return self.ref.read(m.ref[0])
+
+    def port_array(self, m: Match) -> np.ndarray:
+        if m.how == "weight_norm_split":
+            g, v = (self.port.read(n) for n in m.port)
+            if wn.split_name(self.port_key(m.port[0]))[1] == "v":
+                g, v = v, g
+            return wn.fuse(g, v)
+        if m.how == "split":
+            return np.concatenate([np.asarray(self.port.read(n)) for n in m.port], axis=0)
+        return self.port.read(m.port[0])
+
+    def port_key(self, name: str) -> str:
+        return self.matching.mapped.get(name, name)
+
+    def audit_match(self, m: Match) -> TensorAudit:
+        ref_info = self.ref.info(m.ref[0])
+        port_info = self.port.info(m.port[0])
+        entry = TensorAudit(
+            ref=m.ref, port=m.port, how=m.how, status="ok", component=component_of(m.ref[0]),
+            ref_dtype=ref_info.dtype, port_dtype=port_info.dtype, qtype=port_info.qtype,
+            port_module=m.port[0].rpartition(".")[0] or None, detail=m.detail)
+        r = self.ref_array(m)
+        p = self.port_array(m)
+        entry.ref_shape, entry.port_shape = list(r.shape), list(p.shape)
+        if r.size != p.size:
+            entry.status = "shape_mismatch"
+            entry.detail = f"ref {tuple(r.shape)} vs port {tuple(p.shape)}"
+            return entry
+        if not (ref_info.is_float or port_info.is_float):
+            same = bool(np.array_equal(np.asarray(r).reshape(-1), np.asarray(p).reshape(-1)))
+            entry.status = "ok" if same else "mismatch"
+            entry.perm = list(range(r.ndim))
+            entry.max_abs = 0.0 if same else float(
+                np.max(np.abs(np.asarray(r, np.float64).reshape(-1) - np.asarray(p).reshape(-1))))
+            return entry
+        lay = detect_layout(r, p)
+        entry.perm = list(lay.perm) if lay.perm is not None else None
+        entry.layout = describe(lay.perm) if not lay.reshaped else "reshaped"
+        entry.layout_note = _layout_note(lay)
+        aligned = p.reshape(r.shape) if lay.reshaped or lay.perm is None else to_ref_layout(
+            p, lay.perm)
+        err = value_error(r, aligned)
+        entry.max_abs, entry.rel_l2 = err.max_abs, err.rel_l2
+        entry.expected_rel = _tolerance(ref_info.dtype, port_info.dtype, port_info.qtype,
+                                        lambda: np.asarray(r, dtype=np.float32))
+        if m.how == "weight_norm_fused":
+            entry.detail = (f"port holds the fused weight; g·v/‖v‖ of the reference "
+                            f"{'matches' if err.rel_l2 <= entry.expected_rel else 'DIFFERS'} "
+                            f"(rel err {err.rel_l2:.2g})")
+        elif m.how == "weight_norm_split":
+            entry.detail = (f"port holds g and v; their g·v/‖v‖ "
+                            f"{'matches' if err.rel_l2 <= entry.expected_rel else 'DIFFERS from'}"
+                            f" the reference's fused weight (rel err {err.rel_l2:.2g})")
+        if err.rel_l2 > entry.expected_rel and self.same_fused_weight(m, entry):
+            entry.detail = ("g and v differ individually but g·v/‖v‖ matches the reference "
+                            "(weight norm is invariant to the scale of v)")
+        elif err.rel_l2 > entry.expected_rel:
+            entry.status = "mismatch"
+            sig = self.init_signature(m, aligned)
+            if sig:
+                entry.status = "init"
+                entry.detail = f"at initial values: {sig}"
+            elif lay.reshaped:
+                entry.detail = "values differ (and no axis permutation fits the shapes)"
+            else:
+                entry.detail = (entry.detail + "; " if entry.detail else "") + (
+                    f"values differ: rel err {err.rel_l2:.3g} "
+                    f"(expected ≤ {entry.expected_rel:.2g})")
+        return entry
+
+    def port_partner(self, ref_name: str) -> tuple[str, str] | None:
+        """For a weight-norm ref tensor: (ref name, port name) of its g or v partner."""
+        parts = wn.split_name(ref_name)
+        if parts is None:
+            return None
+        other = wn.spell(parts[0], "v" if parts[1] == "g" else "g", parts[2])
+        want = f"{parts[0]}.weight_{'v' if parts[1] == 'g' else 'g'}"
+        port = next((p for p, k in self.matching.mapped.items()
+                     if wn.canonical_name(k) == want), None)
+        return (other, port) if other in self.ref and port is not None else None
+
+    def same_fused_weight(self, m: Match, entry: TensorAudit) -> bool:
+        """True when a mismatching g or v still gives the reference's fused weight."""
+        if m.how == "weight_norm_fused" or len(m.ref) != 1 or len(m.port) != 1:
+            return False
+        partner = self.port_partner(m.ref[0])
+        if partner is None:
+            return False
+        parts = {wn.split_name(m.ref[0])[1]: (m.ref[0], m.port[0]),
+                 wn.split_name(partner[0])[1]: partner}
+        ref_v = self.ref.read(parts["v"][0])
+        port_v = self.port.read(parts["v"][1])
+        if ref_v.size != port_v.size:
+            return False
+        lay = detect_layout(ref_v / np.abs(ref_v).max(), port_v / np.abs(port_v).max())
+        port_v = to_ref_layout(port_v, lay.perm) if lay.perm else port_v.reshape(ref_v.shape)
+        ref_w = wn.fuse(self.ref.read(parts["g"][0]), ref_v)
+        port_w = wn.fuse(np.asarray(self.port.read(parts["g"][1])).reshape(-1), port_v)
+        return value_error(ref_w, port_w).rel_l2 <= max(entry.expected_rel, 1e-5)
+
+    def init_signature(self, m: Match, aligned: np.ndarray) -> str | None:
+        name = m.ref[0]
+        module, _, leaf = name.rpartition(".")
+        fi = None
+        v = None
+        parts = wn.split_name(name)
+        if leaf == "bias" or (parts and parts[1] == "g"):
+            weight = next((n for n in (f"{module}.weight", f"{module}.weight_v",
+                                       f"{module}.parametrizations.weight.original1")
+                           if n in self.ref), None)
+            if parts and parts[1] == "g":
+                weight = wn.spell(parts[0], "v", parts[2])
+                port_v = next((p for p, k in self.matching.mapped.items()
+                               if wn.canonical_name(k) == f"{parts[0]}.weight_v"), None)
+                if port_v is not None:
+                    lay = detect_layout(self.ref.read(weight), self.port.read(port_v))
+                    v = to_ref_layout(self.port.read(port_v), lay.perm)
+            if weight is not None and leaf == "bias":
+                fi = fan_in(self.ref.info(weight).shape)
+            elif leaf == "bias":
+                return _constant_only(aligned)
+        return init_signature(aligned, fi, v)
+
+
+def _constant_only(x: np.ndarray) -> str | None:
+    return init_signature(x, weight_fan_in=0)
+
+
+def _layout_summary(entries: list[TensorAudit]) -> tuple[dict, list[str]]:
+    """Count layouts of the conv-like (>= 3-D) tensors; name a minority convention."""
+    conv = [e for e in entries if e.perm is not None and len(e.perm) >= 3
+            and sum(d > 1 for d in e.ref_shape) >= 2 and e.status != "shape_mismatch"]
+    counts = Counter("mlx" if e.perm != sorted(e.perm) else "pytorch" for e in conv)
+    by_layout = Counter(e.layout for e in conv)
+    summary = {"conv_tensors": len(conv), "mlx": counts.get("mlx", 0),
+               "pytorch": counts.get("pytorch", 0), "by_layout": dict(by_layout),
+               "convention": None, "inconsistent": []}
+    problems = []
+    if conv:
+        convention = "mlx" if counts["mlx"] >= counts["pytorch"] else "pytorch"
+        summary["convention"] = convention
+        odd = [e for e in conv
+               if ("mlx" if e.perm != sorted(e.perm) else "pytorch") != convention]
+        summary["inconsistent"] = [e.port[0] for e in odd]
+        if odd:
+            names = ", ".join(e.port[0] for e in odd[:3]) + (" ..." if len(odd) > 3 else "")
+            other = "[out,in,k] (PyTorch)" if convention == "mlx" else "[out,k,in] (MLX)"
+            problems.append(
+                f"mixed conv layouts: {counts['mlx']} tensors in [out,k,in] (MLX), "
+                f"{counts['pytorch']} in [out,in,k] (PyTorch); the {len(odd)} in {other} "
+                f"break the file's {convention.upper() if convention == 'mlx' else 'PyTorch'} "
+                f"convention (transposed twice or not at all): {names}")
+    return summary, problems
+
+
+def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
+                      progress: Callable[[], None] | None = None) -> AuditReport:
+    """Audit ``port`` against ``ref``; see the module docstring.
+
+    Parameters
+    ----------
+    ref, port : Checkpoint
+        Opened checkpoints (:func:`~audioparity.weights.checkpoint.open_checkpoint`).
+    rules : list, optional
+        Map rules from :func:`~audioparity.weights.keymap.load_rules`.
+    progress : callable, optional
+        Called once per audited tensor (for a progress bar).
+    """
+    auditor = _Auditor(ref, port)
+    matching: KeyMatching = match_keys(ref.infos(), port.infos(), ref.read, port.read, rules)
+    auditor.matching = matching
+    entries = []
+    for m in matching.matches:
+        entries.append(auditor.audit_match(m))
+        if progress is not None:
+            progress()
+    for name in matching.missing:
+        info = ref.info(name)
+        entries.append(TensorAudit([name], [], "none", "missing", component_of(name),
+                                   ref_shape=list(info.shape), ref_dtype=info.dtype,
+                                   detail="no counterpart in the port"))
+    for name in matching.unexpected:
+        info = port.info(name)
+        mapped = matching.mapped.get(name, name)
+        entries.append(TensorAudit([], [name], "none", "unexpected", component_of(mapped),
+                                   port_shape=list(info.shape), port_dtype=info.dtype,
+                                   qtype=info.qtype, port_module=name.rpartition(".")[0] or None,
+                                   detail="no counterpart in the reference"))
+    order = {n: i for i, n in enumerate(ref.names)}
+    entries.sort(key=lambda e: order.get(e.ref[0], len(order)) if e.ref else len(order))
+    return _report(ref, port, matching, entries)
+
+
+def _report(ref: Checkpoint, port: Checkpoint, matching: KeyMatching,
+            entries: list[TensorAudit]) -> AuditReport:
+    problems, notes = [], []
+    matched_ref = sum(len(e.ref) for e in entries if e.status not in ("missing",))
+    coverage = matched_ref / max(len(ref), 1)
+    if coverage < MIN_COVERAGE:
+        problems.append(f"no counterpart for {100 * (1 - coverage):.0f}% of reference tensors "
+                        "— are these the same model?")
+    for rule in matching.prefix_rules:
+        notes.append(f"{rule.describe()} (explains {rule.count} tensors)")
+    layout_summary, layout_problems = _layout_summary(entries)
+    problems += layout_problems
+    if layout_summary["conv_tensors"]:
+        notes.append(f"conv weights: {layout_summary['mlx']} in [out,k,in] (MLX), "
+                     f"{layout_summary['pytorch']} in [out,in,k] (PyTorch)")
+    resolved = [e for e in entries if e.layout_note and "resolved" in e.layout_note]
+    if resolved:
+        notes.append(f"{len(resolved)} tensors ambiguous by shape, resolved by values")
+    hows = Counter(e.how for e in entries)
+    for how, text in (("weight_norm_spelling", ("weight norm spelled differently "
+                       "(weight_g/weight_v vs parametrizations.weight.original0/1)")),
+                      ("weight_norm_fused", "weight norm fused in the port (g·v/‖v‖ verified)"),
+                      ("weight_norm_split", "weight norm split into g and v in the port"),
+                      ("packed", "projections packed in the port"),
+                      ("split", "projections split in the port"),
+                      ("map", "renamed by map rules")):
+        if hows.get(how):
+            notes.append(f"{text}: {hows[how]} tensors")
+    by_status = defaultdict(list)
+    for e in entries:
+        by_status[e.status].append(e)
+    if by_status["init"]:
+        modules = Counter((e.port_module or "?").split(".")[0] for e in by_status["init"])
+        where = ", ".join(f"{m} ({n})" for m, n in modules.most_common())
+        problems.append(f"{len(by_status['init'])} tensors at initial values (not loaded?) "
+                        f"in port modules: {where}")
+    for status, text in (("mismatch", "values differ beyond what the dtype explains"),
+                         ("shape_mismatch", "element counts differ"),
+                         ("missing", "reference tensors with no port counterpart"),
+                         ("unexpected", "port tensors with no reference counterpart")):
+        if by_status[status] and not (status in ("missing", "unexpected") and coverage
+                                      < MIN_COVERAGE):
+            first = by_status[status][0]
+            problems.append(f"{len(by_status[status])} {text} (first: "
+                            f"{(first.ref or first.port)[0]})")
+    return AuditReport(str(ref.path), str(port.path), entries,
+                       [asdict(r) for r in matching.prefix_rules], layout_summary, problems,
+                       notes, coverage)
