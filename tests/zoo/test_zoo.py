@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from zoo_cases import CASES, run_case
 
-from audioparity.explain.registry import signatures
+
+def _catalogue() -> set[str]:
+    """Causes the catalogue can name (empty until ``audioparity.explain`` is wired in)."""
+    try:
+        from audioparity.explain import explain_pair  # noqa: F401
+        from audioparity.explain.registry import signatures
+    except ImportError:
+        return set()
+    return {s.cause for s in signatures()}
 
 
 def _param(case):
@@ -21,6 +29,6 @@ def test_zoo_case_is_found_and_named(case, tmp_path):
     outcome = run_case(case, tmp_path)
     assert outcome.status == ("parity" if case.where is None else "divergent")
     assert outcome.where == case.where
-    if case.cause is not None and case.cause not in {s.cause for s in signatures()}:
+    if case.cause is not None and case.cause not in _catalogue():
         pytest.xfail(f"the catalogue has no {case.cause!r} signature yet")
     assert outcome.problems() == []

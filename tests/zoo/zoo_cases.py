@@ -104,6 +104,18 @@ def _qwen3(**bug: Any) -> Callable[[Path], tuple[Path, Path]]:
     return build
 
 
+def _vocoder(builder: str, **bug: Any) -> Callable[[Path], tuple[Path, Path]]:
+    def build(workdir: Path) -> tuple[Path, Path]:
+        import zoo_vocoders
+
+        return getattr(zoo_vocoders, builder)(workdir, **bug)
+
+    return build
+
+
+_SOPRANO = ("soprano", "mlx_audio", "mlx")
+_TORCH_SOPRANO = ("soprano",)
+
 CASES: list[ZooCase] = [
     ZooCase("qwen3-parity", "000", "none (NumPy Qwen3 port, same weights)", "NumPy",
             _qwen3(), None, None, needs=("transformers",)),
@@ -114,4 +126,31 @@ CASES: list[ZooCase] = [
             "NumPy", _qwen3(rope="interleaved"),
             "model.layers.0.self_attn.apply_rotary_pos_emb", "rope_variant",
             needs=("transformers",)),
+    ZooCase("istft-parity", "000", "none (NumPy ISTFT head, same padding)", "NumPy",
+            _vocoder("build_istft"), None, None, needs=_TORCH_SOPRANO),
+    ZooCase("istft-divides-by-nfft", "000", "ISTFT normalised by 1/n_fft", "NumPy",
+            _vocoder("build_istft", divide_by_nfft=True), "istft", "scale",
+            {"c": 1 / 2048}, needs=_TORCH_SOPRANO),
+    ZooCase("istft-pad-win-half", "000", "ISTFT trims win/2 = 1024 instead of (win-hop)/2 = 768",
+            "NumPy", _vocoder("build_istft", pad=1024), "istft", "shift", {"k": -256, "axis": 1},
+            needs=_TORCH_SOPRANO),
+    ZooCase("peak-normalise-0.5", "000", "soprano-rs normalize_audio: peak 0.5 (tanh > 0.8 never fires)",
+            "NumPy", _vocoder("build_istft", peak=0.5), "output", "scale", needs=_TORCH_SOPRANO),
+    ZooCase("peak-normalise-tanh-clip", "000", "normalise to peak 2.0, tanh above 0.8", "NumPy",
+            _vocoder("build_istft", peak=2.0), "output", "clipping", needs=_TORCH_SOPRANO),
+    ZooCase("soprano-mlx-audio", "000", "none injected: mlx-audio's Soprano decoder as is",
+            "MLX (mlx-audio)", _vocoder("build_soprano"), "head", None, needs=_SOPRANO),
+    ZooCase("soprano-mlx-audio-head-fixed", "000",
+            "none: mlx-audio's Soprano decoder with its ISTFT head fixed (Σw², periodic, DC)",
+            "MLX (mlx-audio)", _vocoder("build_soprano", fix_head=True), None, None,
+            needs=_SOPRANO),
+    ZooCase("vocos-mlx-audio", "000", "none injected: mlx-audio's Vocos.from_pretrained as is",
+            "MLX (mlx-audio)", _vocoder("build_vocos"), "head", None, needs=_SOPRANO),
+    ZooCase("vocos-head-not-loaded", "002",
+            "key prefix mismatch (head. -> istft_head.): head left at init by strict=False",
+            "MLX (mlx-audio)", _vocoder("build_vocos", rename=("head.", "istft_head.")),
+            "head.out", "weights_not_loaded", needs=_SOPRANO),
+    ZooCase("vocos-bogus-mel-affine", "002", "port feeds mel * 0.75 - 5.0 to the vocoder",
+            "MLX (mlx-audio)", _vocoder("build_vocos", mel_affine=(0.75, -5.0)),
+            "backbone:in0", "affine", {"a": 0.75, "b": -5.0}, needs=_SOPRANO),
 ]

@@ -55,3 +55,38 @@ def silu(x: np.ndarray) -> np.ndarray:
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def import_soprano_vocos():
+    """Import ``soprano.vocos`` (the torch Soprano decoder) without ``soprano/__init__.py``.
+
+    The package's ``__init__`` pulls the TTS front-end and the hub; the decoder subpackage is
+    self-contained, so an empty package module pointing at the installed folder suffices.
+    """
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    if "soprano" not in sys.modules or not hasattr(sys.modules["soprano"], "__path__"):
+        spec = importlib.util.find_spec("soprano")
+        pkg = types.ModuleType("soprano")
+        pkg.__path__ = list(spec.submodule_search_locations)
+        pkg.__spec__ = spec
+        sys.modules["soprano"] = pkg
+    return importlib.import_module("soprano.vocos")
+
+
+def write_numpy_trace(path: Path, tensors: dict[str, np.ndarray], model: str) -> Path:
+    """Write a port's dump (name -> array, in execution order) as a native trace."""
+    from audioparity.trace import TraceWriter
+
+    with TraceWriter(path, {"source": "numpy", "model": model}) as writer:
+        for name, arr in tensors.items():
+            writer.add(name, arr)
+    return path
+
+
+#: MLX conv outputs are [B, T, C] where PyTorch's are [B, C, T]: a convention, not a bug.
+#: The zoo leaves these modules out of MLX traces (compare would call them ``layout``).
+MLX_NLC_MODULES = (r"re:(.*\.)?(embed|dwconv)", r"re:(.*\.)?convnext\.\d+")
