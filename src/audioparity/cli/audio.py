@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..errors import InputError
-from .common import console, err_console, progress_bar, write_json
+from .common import console, progress_bar, write_json
 
 JsonOpt = Annotated[str | None, typer.Option("--json", help="Write the result as JSON "
                                                             "(- for stdout).")]
@@ -83,7 +84,7 @@ def inspect(
     write_json(json_path, {"files": [r.to_dict() for r in results],
                            "errors": [str(e) for e in failed]})
     for exc in failed:
-        err_console.print(f"audioparity: error: {exc}", markup=False, highlight=False)
+        print(f"audioparity: error: {exc}", file=sys.stderr)  # one unwrapped line per file
     if failed:
         raise typer.Exit(2)
     raise typer.Exit(0 if all(r.verdict.ok for r in results) else 1)
