@@ -15,7 +15,12 @@ from onnx import TensorProto, helper
 
 from audioparity.compare import compare_traces
 from audioparity.errors import InputError
-from audioparity.examples.reference import as_numpy, build_lm, demo_input_ids
+from audioparity.examples.reference import (
+    as_numpy,
+    build_lm,
+    build_reference,
+    demo_input_ids,
+)
 from audioparity.sources.onnxruntime_source import capture_onnx, scope_outputs
 from audioparity.sources.torch_capture import capture
 from audioparity.trace import open_trace
@@ -74,6 +79,25 @@ def test_untyped_intermediate_values_are_still_exposed(qwen3_export, tmp_path):
     untyped = capture_onnx(tmp_path / "untyped.onnx", {"input_ids": ids})
     assert list(untyped) == list(typed)
     np.testing.assert_allclose(untyped["model.layers.2.mlp"], typed["model.layers.2.mlp"])
+
+
+@pytest.mark.slow
+def test_whole_demo_model_with_istft_vocoder_has_parity_through_onnxruntime(tmp_path):
+    model, ids = build_reference(), demo_input_ids()
+    torch.onnx.export(model, (ids,), tmp_path / "demo.onnx", dynamo=True, verbose=False)
+    with torch.no_grad(), capture(model, tmp_path / "ref.safetensors"):
+        model(ids)
+    capture_onnx(tmp_path / "demo.onnx", {"input_ids": as_numpy(ids)},
+                 tmp_path / "ort.safetensors", meta={"model": "demo"})
+    result = compare_traces(tmp_path / "ref.safetensors", tmp_path / "ort.safetensors",
+                            explain="none", by_order=False)
+    assert result.status == "parity", [(e.name, e.max_abs) for e in result.failing]
+    names = {e.name for e in result.entries}
+    assert {"lm.model.layers.3.mlp", "vocoder.conv", "vocoder.istft", "vocoder", "output",
+            "output:out1"} <= names
+    assert set(result.unmatched_ref) <= {"lm.model.rotary_emb", "lm.model.rotary_emb:out1"}
+    with open_trace(tmp_path / "ort.safetensors") as trace:
+        assert trace.meta["source"] == "onnxruntime" and trace.meta["model"] == "demo"
 
 
 def _matmul_chain(node_names: list[str], scopes: list[list[str]] | None) -> onnx.ModelProto:
