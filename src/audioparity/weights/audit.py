@@ -210,6 +210,8 @@ class _Auditor:
         elif err.rel_l2 > entry.expected_rel:
             entry.status = "mismatch"
             sig = self.init_signature(m, aligned)
+            if sig and sig == self.init_signature(m, r):
+                sig = None  # the reference looks the same way: no evidence of init
             if sig:
                 entry.status = "init"
                 entry.detail = f"at initial values: {sig}"
@@ -275,6 +277,23 @@ class _Auditor:
         return init_signature(aligned, fi, v)
 
 
+def _biases_of_init_modules(entries: list[TensorAudit], ref: Checkpoint,
+                            port: Checkpoint) -> None:
+    """A mismatching bias inside its init bound, in a module whose weight is at init, is at
+    init too (a short bias alone is weak evidence, so it is judged with its module)."""
+    init_weights = {e.ref[0].rpartition(".")[0]: e for e in entries
+                    if e.status == "init" and e.ref[0].endswith(".weight")}
+    for e in entries:
+        module = e.ref[0].rpartition(".")[0]
+        if e.status != "mismatch" or not e.ref[0].endswith(".bias") or module not in init_weights:
+            continue
+        bound = 1.0 / np.sqrt(max(fan_in(tuple(init_weights[module].ref_shape)), 1))
+        if float(np.max(np.abs(port.read(e.port[0])))) <= bound * (1 + 1e-5):
+            e.status = "init"
+            e.detail = (f"at initial values: within ±1/sqrt(fan_in)=±{bound:.4g} and its "
+                        "module's weight is at init (fresh reset_parameters())")
+
+
 def _constant_only(x: np.ndarray) -> str | None:
     return init_signature(x, weight_fan_in=0)
 
@@ -327,6 +346,7 @@ def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
         entries.append(auditor.audit_match(m))
         if progress is not None:
             progress()
+    _biases_of_init_modules(entries, ref, port)
     for name in matching.missing:
         info = ref.info(name)
         entries.append(TensorAudit([name], [], "none", "missing", component_of(name),
