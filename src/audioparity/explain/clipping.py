@@ -58,6 +58,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     amp, soft_res = _soft_fit(r, p, c)
     if at_rail.mean() > 0.001 and hard_res <= soft_res:
         kind, res, level = "hard", hard_res, [lo, hi]
+        frac = float(at_rail.mean())
         what = f"hard clip at [{fmt(lo)}, {fmt(hi)}]"
     elif soft_res < 0.05:
         kind, res, level = "soft", soft_res, [-amp, amp]

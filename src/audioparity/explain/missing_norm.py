@@ -22,7 +22,7 @@ import numpy as np
 
 from .arrays import clearly_different, crop_around, fit_quality, fmt
 from .finding import ExplainContext, Finding
-from .norms import channel_fit, layer_norm, rms_norm, row_scale
+from .norms import channel_fit, layer_norm, rms_norm
 from .registry import signature
 
 _HINT = ("apply the reference's normalization here (Qwen3 adds a per-head RMSNorm on q and "
@@ -53,27 +53,29 @@ def _with_input(x: np.ndarray, r: np.ndarray, p: np.ndarray) -> Finding | None:
 
 
 def _outputs_only(r: np.ndarray, p: np.ndarray) -> Finding | None:
-    s, res = row_scale(r, p)
-    if res > 0.05 or s.size < 4 or np.any(s <= 0):
+    """One side's rows (last axis) all have the same RMS, the other's vary, and row by row
+    the two point the same way: a normalization over the last axis on one side only. Holds
+    through a per-channel weight and through RoPE (a rotation keeps the row RMS)."""
+    r2, p2 = r.reshape(-1, r.shape[-1]), p.reshape(-1, p.shape[-1])
+    rms_r = np.sqrt(np.mean(r2 * r2, axis=1))
+    rms_p = np.sqrt(np.mean(p2 * p2, axis=1))
+    keep = (rms_r > 0) & (rms_p > 0)
+    if keep.sum() < 4:
         return None
-    spread = float(s.max() / s.min())
-    if spread < 1.5:
+    cos = np.sum(r2[keep] * p2[keep], axis=1) / (rms_r[keep] * rms_p[keep] * r2.shape[1])
+    agree = float(np.median(cos))
+    spread_r = float(np.std(np.log(rms_r[keep])))
+    spread_p = float(np.std(np.log(rms_p[keep])))
+    lo, hi = min(spread_r, spread_p), max(spread_r, spread_p)
+    if agree < 0.9 or lo > 0.15 or hi < 0.3 or hi < 3 * lo:
         return None
-    rows_r = np.sqrt(np.mean(r.reshape(-1, r.shape[-1]) ** 2, axis=1))
-    rows_p = np.sqrt(np.mean(p.reshape(-1, p.shape[-1]) ** 2, axis=1))
-    keep = (rows_r > 0) & (rows_p > 0)
-    cv_r = float(np.std(np.log(rows_r[keep])))
-    cv_p = float(np.std(np.log(rows_p[keep])))
-    if min(cv_r, cv_p) > 0.5 * max(cv_r, cv_p):
-        return None  # neither side has normalized rows
-    side = "port skips it" if cv_p > cv_r else "port adds it"
-    return Finding("missing_norm", 0.85 * fit_quality(res),
-                   f"port = ref × a per-row factor (last axis) spanning ×{fmt(spread)} that "
-                   f"tracks the rows' RMS (log-RMS spread ref {fmt(cv_r)}, port {fmt(cv_p)}): "
-                   f"a normalization over the last axis, {side} (residual {fmt(res)})",
-                   {"norm": "RMSNorm or LayerNorm", "side": side, "residual": res,
-                    "row_factor_range": [float(s.min()), float(s.max())],
-                    "method": "outputs"}, _HINT)
+    side = "port skips it" if spread_p > spread_r else "port adds it"
+    return Finding("missing_norm", 0.85 * fit_quality(1.0 - agree, 0.1),
+                   f"one side's rows (last axis) all have the same RMS, the other's vary "
+                   f"(log-RMS spread ref {fmt(spread_r)}, port {fmt(spread_p)}) while row by "
+                   f"row they agree (median cosine {fmt(agree)}): a normalization over the "
+                   f"last axis, {side}", {"norm": "RMSNorm or LayerNorm", "side": side,
+                                         "row_cosine": agree, "method": "outputs"}, _HINT)
 
 
 @signature("missing_norm", dtypes="float")
