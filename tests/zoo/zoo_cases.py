@@ -113,6 +113,15 @@ def _vocoder(builder: str, **bug: Any) -> Callable[[Path], tuple[Path, Path]]:
     return build
 
 
+def _code2wav(**bug: Any) -> Callable[[Path], tuple[Path, Path]]:
+    def build(workdir: Path) -> tuple[Path, Path]:
+        import zoo_code2wav
+
+        return zoo_code2wav.build(workdir, **bug)
+
+    return build
+
+
 _SOPRANO = ("soprano", "mlx_audio", "mlx")
 _TORCH_SOPRANO = ("soprano",)
 
@@ -153,4 +162,17 @@ CASES: list[ZooCase] = [
     ZooCase("vocos-bogus-mel-affine", "002", "port feeds mel * 0.75 - 5.0 to the vocoder",
             "MLX (mlx-audio)", _vocoder("build_vocos", mel_affine=(0.75, -5.0)),
             "backbone:in0", "affine", {"a": 0.75, "b": -5.0}, needs=_SOPRANO),
+    ZooCase("soprano-mlx-bf16", "001",
+            "port computes in bf16 (mlx-audio decoder, head fixed), reference in f32",
+            "MLX (mlx-audio)", _vocoder("build_soprano", fix_head=True, bf16=True),
+            "decoder.norm", "precision", needs=_SOPRANO),
+    ZooCase("code2wav-parity", "003", "none (NumPy token front-end of Qwen3OmniMoeCode2Wav)",
+            "NumPy", _code2wav(), None, None, needs=("transformers",)),
+    ZooCase("code2wav-no-codebook-offset", "003",
+            "flat index without + cb × codebook_size (all codebooks read table 0)", "NumPy",
+            _code2wav(offset=False), "code_embedding:in0", "offset",
+            {"axis": 1, "offsets": [0, -64, -128, -192]}, needs=("transformers",)),
+    ZooCase("code2wav-codebook-order", "003", "codebooks 0 and 1 swapped", "NumPy",
+            _code2wav(order=(1, 0, 2, 3)), "output:in0", "permutation",
+            {"axis": 1, "order": [1, 0, 2, 3]}, needs=("transformers",)),
 ]

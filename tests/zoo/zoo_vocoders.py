@@ -88,7 +88,8 @@ def fix_mlx_istft_head(port) -> None:
     head.__class__ = FixedISTFTHead
 
 
-def build_soprano(workdir: Path, *, fix_head: bool = False) -> tuple[Path, Path]:
+def build_soprano(workdir: Path, *, fix_head: bool = False, bf16: bool = False
+                  ) -> tuple[Path, Path]:
     import mlx.core as mx
 
     from audioparity.sources.mlx_capture import capture
@@ -99,9 +100,13 @@ def build_soprano(workdir: Path, *, fix_head: bool = False) -> tuple[Path, Path]
     port = soprano_mlx_port(ref)
     if fix_head:
         fix_mlx_istft_head(port)
+    features = mx.array(x.numpy().transpose(0, 2, 1))  # mlx-audio takes [B, L, C]
+    if bf16:  # seed 001: the port computes in bf16, the reference in f32
+        port.set_dtype(mx.bfloat16)
+        features = features.astype(mx.bfloat16)
     port_path = workdir / "port.safetensors"
     with capture(port, port_path, exclude=MLX_NLC_MODULES + ("decoder",)):
-        port(mx.array(x.numpy().transpose(0, 2, 1)))  # mlx-audio takes [B, L, C]
+        port(features)
     return ref_path, port_path
 
 
