@@ -17,11 +17,13 @@ def test_demo_finds_interleaved_rope_at_the_first_rotary_embedding(cli, tmp_path
     assert "last good      lm.model.layers.0.self_attn.v_proj" in out
     files = {p.name for p in (tmp_path / "demo-out").iterdir()}
     assert files == {"weights.safetensors", "ref.safetensors", "port.safetensors",
-                     "compare.json"}
+                     "compare.json", "report.html"}
     report = json.loads((tmp_path / "demo-out" / "compare.json").read_text())
     assert report["status"] == "divergent"
     assert report["first_divergence"]["name"] == "lm.model.layers.0.self_attn.apply_rotary_pos_emb"
     assert isinstance(report["first_divergence"]["causes"], list)
+    html = (tmp_path / "demo-out" / "report.html").read_text()
+    assert "lm.model.layers.0.self_attn.apply_rotary_pos_emb" in html
 
 
 def test_demo_without_a_bug_shows_parity_and_json_goes_to_stdout(cli, tmp_path):

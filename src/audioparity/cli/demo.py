@@ -4,8 +4,8 @@ Builds the demo reference (transformers Qwen3 + a Vocos-style ISTFT head, random
 fixed seed), captures it with the torch capture, runs the NumPy port shipped in
 :mod:`audioparity.examples` with one planted bug (by default seed 000's interleaved RoPE at
 layer 0), compares the two traces and prints the validation table and the first divergence.
-Writes ``weights.safetensors``, ``ref.safetensors``, ``port.safetensors`` and
-``compare.json`` under ``--out``.
+Writes ``weights.safetensors``, ``ref.safetensors``, ``port.safetensors``,
+``compare.json`` and ``report.html`` under ``--out``.
 
 Exit 0 when the demo found what it planted (the bug at its first affected entry, or parity
 for ``--bug none``); 1 when it did not.
@@ -73,6 +73,7 @@ def run_demo(out: Path, bug: str = "rope_interleaved", layer: int = 0, quiet: bo
                          "pip install 'audioparity[torch]'") from None
     from ..compare import compare_traces
     from ..examples.numpy_port import BUG_KINDS, NumpyPort
+    from ..report.html import write_html
     from ..report.table import print_report
 
     config = DemoConfig()
@@ -103,6 +104,7 @@ def run_demo(out: Path, bug: str = "rope_interleaved", layer: int = 0, quiet: bo
     say(f"[bold]3.[/] audioparity compare {out / 'ref.safetensors'} {out / 'port.safetensors'}")
     result = compare_traces(out / "ref.safetensors", out / "port.safetensors", progress=True)
     write_json(out / "compare.json", result.to_json())
+    write_html(out / "report.html", result)
     if not quiet:
         print_report(result, console)
     expected = BUG_KINDS[bug].format(layer=layer) if bugs else None
@@ -117,7 +119,7 @@ def _summarize(bug: str, layer: int, expected: str | None, found: bool, out: Pat
     else:
         verdict = f"did NOT find the planted {bug} bug at {expected}"
     console.print(f"[{'green' if found else 'red'}]demo: {verdict}[/]  "
-                  f"(JSON: {out / 'compare.json'})")
+                  f"(JSON: {out / 'compare.json'}, HTML: {out / 'report.html'})")
     console.print(f"try: audioparity demo --bug mlp_act --layer 2   |   "
                   f"audioparity compare {out / 'ref.safetensors'} {out / 'port.safetensors'} "
                   "--depth 4", style="dim")
