@@ -20,7 +20,7 @@ import itertools
 
 import numpy as np
 
-from .arrays import fit_quality, fmt, residual
+from .arrays import clearly_different, fit_quality, fmt, residual
 from .finding import ExplainContext, Finding
 from .registry import signature
 
@@ -73,6 +73,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     idx = np.arange(0, ref.size, step, dtype=np.int64)[:_SAMPLE]
     p = port.reshape(-1)[idx].astype(np.float64)
     straight = ref.reshape(-1)[idx].astype(np.float64)
+    if ref.shape == port.shape and not clearly_different(straight, p):
+        return None
     base = residual(p, straight)
     if ref.shape != port.shape and base < 1e-4:
         return Finding("layout", 0.5, f"port holds ref's values in the same order with shape "

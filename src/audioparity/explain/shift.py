@@ -17,7 +17,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import axis_name, crop_around, fit_quality, fmt, residual, rows_along
+from .arrays import (
+    axis_name,
+    clearly_different,
+    crop_around,
+    fit_quality,
+    fmt,
+    residual,
+    rows_along,
+)
 from .finding import ExplainContext, Finding
 from .registry import signature
 
@@ -83,6 +91,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         rc = r - r.mean(axis=-1, keepdims=True)
         pc = p - p.mean(axis=-1, keepdims=True)
         a0, b0 = overlap(r, p, 0)
+        if a0.size and r.shape == p.shape and not clearly_different(a0, b0):
+            continue
         base = residual(b0, a0) if a0.size else np.inf
         for k in best_lag(rc, pc, max_lag):
             if k == 0:

@@ -24,7 +24,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import correlation, crop_around, fmt, paired_sample, rel_l2, spectral_flatness
+from .arrays import (
+    clearly_different,
+    correlation,
+    crop_around,
+    fmt,
+    paired_sample,
+    rel_l2,
+    spectral_flatness,
+)
 from .finding import ExplainContext, Finding
 from .registry import signature
 
@@ -64,7 +72,7 @@ def _weight_evidence(ctx: ExplainContext) -> str | None:
 @signature("weights_not_loaded", dtypes="float")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
     r, p = paired_sample(ref, port)
-    if r.size < 16 or float(np.std(r)) == 0:
+    if r.size < 16 or float(np.std(r)) == 0 or not clearly_different(r, p):
         return None
     corr = correlation(r, p)
     if abs(corr) > 0.3:
