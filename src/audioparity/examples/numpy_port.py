@@ -7,21 +7,21 @@ the reference's ``state_dict`` saved as safetensors, and records every intermedi
 the names the torch capture gives the same modules. With no bugs its trace matches the
 reference to float32 rounding.
 
-Bugs real ports had (seed 000 and friends) can be planted, each at one layer:
+Bugs real ports had (seed 000 and friends) can be planted, each at one layer; the trace
+entry each first changes is in :data:`BUG_KINDS`:
 
-==========================  ======================================================  ==========================
-kind                        what the port does wrong                                first affected trace entry
-==========================  ======================================================  ==========================
-``rope_interleaved``        rotates pairs (0,1),(2,3)... instead of halves          ``...self_attn.apply_rotary_pos_emb``
-``no_qk_norm``              Qwen2-style attention: no q_norm / k_norm (not recorded) ``...self_attn.apply_rotary_pos_emb``
-``norm_eps``                input_layernorm epsilon 1e-3 instead of the config's    ``...input_layernorm``
-``mlp_act``                 GELU (erf) instead of SiLU in the MLP                   ``...mlp.act_fn``
-``attn_no_causal_mask``     attention sees future positions                         ``...self_attn.o_proj``
-``gqa_tiled``               kv heads tiled instead of repeated per group            ``...self_attn.o_proj``
-``istft_scale``             extra ``1/n_fft`` on the inverse FFT                    ``vocoder.istft``
-``istft_pad``               trims ``n_fft/2`` at the start instead of               ``vocoder.istft``
-                            ``(n_fft - hop)/2`` (audio shifted by ``hop/2``)
-==========================  ======================================================  ==========================
+- ``rope_interleaved``: rotates dims (2i, 2i+1) together instead of (i, i + d/2)
+  -> ``...self_attn.apply_rotary_pos_emb``
+- ``no_qk_norm``: Qwen2-style attention, no q_norm / k_norm (so none recorded)
+  -> ``...self_attn.apply_rotary_pos_emb``
+- ``norm_eps``: input_layernorm epsilon 1e-3 instead of the config's -> ``...input_layernorm``
+- ``mlp_act``: exact GELU instead of SiLU in the MLP -> ``...mlp.act_fn``
+- ``attn_no_causal_mask``: attention sees future positions -> ``...self_attn.o_proj``
+- ``gqa_tiled``: kv heads tiled (h0 h1 h0 h1) instead of repeated per group
+  -> ``...self_attn.o_proj``
+- ``istft_scale``: an extra ``1/n_fft`` on the inverse FFT -> ``vocoder.istft``
+- ``istft_pad``: drops ``n_fft/2`` samples at the start instead of ``(n_fft - hop)/2``
+  (audio shifted by ``hop/2`` samples) -> ``vocoder.istft``
 
 >>> port = NumpyPort.from_safetensors("weights.safetensors", DemoConfig(),
 ...                                   bugs={"rope_interleaved": 0})
