@@ -122,6 +122,16 @@ def _code2wav(**bug: Any) -> Callable[[Path], tuple[Path, Path]]:
     return build
 
 
+def _code2wav_decoder(bug: str | None) -> Callable[[Path], tuple[Path, Path]]:
+    def build(workdir: Path) -> tuple[Path, Path]:
+        import zoo_code2wav
+
+        return zoo_code2wav.build_decoder(workdir, bug)
+
+    return build
+
+
+_ORT = ("transformers", "onnxruntime", "onnxscript")
 _SOPRANO = ("soprano", "mlx_audio", "mlx")
 _TORCH_SOPRANO = ("soprano",)
 
@@ -175,4 +185,13 @@ CASES: list[ZooCase] = [
     ZooCase("code2wav-codebook-order", "003", "codebooks 0 and 1 swapped", "NumPy",
             _code2wav(order=(1, 0, 2, 3)), "output:in0", "permutation",
             {"axis": 1, "order": [1, 0, 2, 3]}, needs=("transformers",)),
+    ZooCase("code2wav-decoder-ort-parity", "001", "none (Code2Wav decoder exported to ONNX)",
+            "ONNX Runtime", _code2wav_decoder(None), None, None, needs=_ORT, slow=True),
+    ZooCase("code2wav-snakebeta-alpha", "001", "SnakeBeta with alpha instead of exp(alpha)",
+            "ONNX Runtime", _code2wav_decoder("snake_alpha"), "decoder.1.block.0",
+            "activation", needs=_ORT, slow=True),
+    ZooCase("code2wav-transconv-trim-left", "001",
+            "CausalTransConv1d trims kernel-stride on the left only", "ONNX Runtime",
+            _code2wav_decoder("trim_left"), "decoder.1.block.1", "shift", {"k": -2, "axis": 2}, needs=_ORT,
+            slow=True),
 ]
