@@ -48,8 +48,8 @@ def _reordered(rng: np.random.Generator, shape: list[int], noise: str, kind: str
         port = ref.copy()
         for _ in range(3):
             move = steps != 0
-            port[move] = np.nextafter(port[move], np.where(steps[move] > 0, np.inf, -np.inf)
-                                      ).astype(np.float32)
+            toward = np.where(steps[move] > 0, np.inf, -np.inf).astype(np.float32)
+            port[move] = np.nextafter(port[move], toward)
             steps = steps - np.sign(steps)
         return ref, port
     # "fma": (a * b) + c rounded once vs twice

@@ -79,7 +79,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     rows_r = np.sqrt(np.mean(r.reshape(-1, r.shape[-1]) ** 2, axis=1))
     rows_r = rows_r[rows_r > 0]
     dev = np.abs(np.log(s))
-    if rows_r.size != s.size or float(np.std(rows_r)) == 0:
+    if rows_r.size != s.size or float(np.std(rows_r)) == 0 or float(np.std(dev)) == 0:
         return None
     corr = float(np.corrcoef(dev, rows_r)[0, 1])
     if not np.isfinite(corr) or corr > -0.5:
