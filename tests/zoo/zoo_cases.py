@@ -131,6 +131,12 @@ def _code2wav_decoder(bug: str | None) -> Callable[[Path], tuple[Path, Path]]:
     return build
 
 
+def _hifigan(workdir: Path) -> tuple[Path, Path]:
+    import zoo_hifigan
+
+    return zoo_hifigan.build(workdir)
+
+
 _ORT = ("transformers", "onnxruntime", "onnxscript")
 _SOPRANO = ("soprano", "mlx_audio", "mlx")
 _TORCH_SOPRANO = ("soprano",)
@@ -194,4 +200,8 @@ CASES: list[ZooCase] = [
             "CausalTransConv1d trims kernel-stride on the left only", "ONNX Runtime",
             _code2wav_decoder("trim_left"), "decoder.1.block.1", "shift", {"k": -2, "axis": 2}, needs=_ORT,
             slow=True),
+    ZooCase("hifigan-conv-mlx-layout", "002",
+            "one Conv1d weight stored [out, k, in] (MLX) among [out, in, k] (PyTorch)",
+            "weight file", _hifigan, "resblocks.0.convs1.1.weight", "layout",
+            {"perm": [0, 2, 1]}, needs=("transformers",)),
 ]
