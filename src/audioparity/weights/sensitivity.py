@@ -137,10 +137,16 @@ def quantizable_units(spec: str, unit: str = "tensor") -> dict[str, list[str]]:
     for name in _prepare(spec).kinds:
         parts = name.split(".")
         key = {"tensor": name, "module": ".".join(parts[:-1]),
-               "component": parts[0] if parts[0] != "model" or len(parts) < 3
-               else ".".join(parts[:3])}[unit]
+               "component": _component(parts)}[unit]
         units.setdefault(key, []).append(name)
     return units
+
+
+def _component(parts: list[str]) -> str:
+    """Top-level child, one level deeper under a transformers ``model`` (``model.layers.3``)."""
+    if parts[0] == "model" and len(parts) > 2:
+        return ".".join(parts[:3] if parts[1] in ("layers", "h", "blocks") else parts[:2])
+    return parts[0]
 
 
 @dataclass
@@ -244,7 +250,8 @@ def layer_sensitivity(spec: str, qtype: str = "Q8_0", unit: str = "tensor",
     qtype : str
         A type ``gguf`` can quantize (``Q8_0``, ``Q5_0``, ``Q4_0``, ``F16``, ...).
     unit : str
-        ``tensor``, ``module`` or ``component`` (top-level child; ``model.layers.N``).
+        ``tensor``, ``module`` or ``component`` (top-level child; ``model.layers.N`` and
+        ``model.embed_tokens`` under a transformers ``model``).
     target_snr_db : float
         Output SNR (dB, against the float run) the keep list must reach.
     workers : int
