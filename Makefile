@@ -9,10 +9,14 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 .PHONY: demo test install espeak bench clean
 
+# mlx-audio and soprano-tts are third-party ports the zoo checks; --no-deps because their
+# declared dependencies would replace the pinned torch.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt torch==2.13.0
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS)]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt --no-deps \
+	  mlx-audio==0.6.2 soprano-tts==0.2.0
 	@touch $(STAMP)
 
 install: $(STAMP) espeak
