@@ -45,17 +45,25 @@ def paired_sample(ref: np.ndarray, port: np.ndarray, limit: int = SAMPLE_LIMIT
     return (flat(ref)[idx].astype(np.float64), flat(port)[idx].astype(np.float64))
 
 
+def axis_step(length: int, limit: int = SAMPLE_LIMIT) -> int:
+    """Stride that keeps at most ``limit`` positions of an axis of ``length``."""
+    return max(1, -(-length // limit))
+
+
 def crop_around(x: np.ndarray, axis: int, limit: int = SAMPLE_LIMIT,
                 max_len: int | None = None) -> np.ndarray:
     """``x`` as float64 with the other axes cut to their first entries so that at most
-    ``limit`` elements remain; ``axis`` itself is cut to ``max_len`` when given."""
+    ``limit`` elements remain. ``axis`` itself is cut to its first ``max_len`` positions when
+    given; an axis still longer than ``limit`` is strided by :func:`axis_step`."""
     axis = axis % x.ndim
     length = x.shape[axis] if max_len is None else min(x.shape[axis], max_len)
-    budget = max(1, limit // max(1, length))
+    step = axis_step(length, limit)
+    kept = -(-length // step)
+    budget = max(1, limit // max(1, kept))
     index: list[slice] = []
     for ax, n in enumerate(x.shape):
         if ax == axis:
-            index.append(slice(0, length))
+            index.append(slice(0, length, step))
         else:
             keep = min(n, budget)
             budget = max(1, budget // max(1, keep))
@@ -142,13 +150,13 @@ def spectral_flatness(x: np.ndarray) -> float | None:
     return float(np.exp(np.mean(np.log(power))) / np.mean(power))
 
 
-def position_error(ref: np.ndarray, port: np.ndarray, axis: int) -> np.ndarray:
-    """Per-position error along ``axis``: ``||(port-ref)[t]|| / rms_t ||ref[t]||`` (crops
-    the other axes to :data:`SAMPLE_LIMIT` elements)."""
+def position_error(ref: np.ndarray, port: np.ndarray, axis: int) -> tuple[np.ndarray, int]:
+    """Per-position error along ``axis``: ``||(port-ref)[t]|| / rms_t ||ref[t]||``, on the
+    positions ``0, step, 2·step …`` that :func:`crop_around` keeps; returns it and ``step``."""
     r = rows_along(crop_around(ref, axis), axis)
     p = rows_along(crop_around(port, axis), axis)
     err = np.sqrt(np.sum((p - r) ** 2, axis=1))
     scale = np.sqrt(np.mean(np.sum(r * r, axis=1)))
     if scale == 0:
         scale = max(float(np.sqrt(np.mean(np.sum(p * p, axis=1)))), _TINY)
-    return err / scale
+    return err / scale, axis_step(ref.shape[axis])

@@ -38,13 +38,18 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     if r.size < 16 or not clearly_different(r, p):
         return None
     mag = np.abs(r)
-    central = mag <= np.quantile(mag, 0.5)
-    rc = r[central]
-    if not np.any(rc):
+    fit = None
+    for q in (0.5, 0.1):  # heavy clipping reaches below the median
+        central = mag <= np.quantile(mag, q)
+        rc = r[central]
+        if np.any(rc):
+            c = float(np.dot(rc, p[central]) / np.dot(rc, rc))
+            if c != 0 and residual(p[central], c * rc) <= 0.05:
+                fit = c
+                break
+    if fit is None:
         return None
-    c = float(np.dot(rc, p[central]) / np.dot(rc, rc))
-    if c == 0 or residual(p[central], c * rc) > 0.05:
-        return None
+    c = fit
     lin = c * r
     top = mag >= np.quantile(mag, 0.99)
     compressed = np.abs(p[top]) < 0.97 * np.abs(lin[top])

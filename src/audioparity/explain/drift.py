@@ -58,7 +58,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     for axis in range(ref.ndim):
         if ref.shape[axis] < _MIN_LEN:
             continue
-        g = growth(position_error(ref, port, axis))
+        g = growth(position_error(ref, port, axis)[0])
         if g is not None and (best is None or g["rho"] > best[1]["rho"]):
             best = (axis, g)
     if best is None:

@@ -72,11 +72,12 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     for axis in range(ref.ndim):
         if ref.shape[axis] < 3:
             continue
-        err = position_error(ref, port, axis)
+        err, step = position_error(ref, port, axis)
         hit = split_point(err)
         if hit is None:
             continue
         k, kind, ratio = hit
+        k *= step  # positions were strided on a long axis: k is exact to ``step``
         exact_len = k if kind == "prefix_exact" else ref.shape[axis] - k
         score = fit_quality(ratio, _EXACT) * min(1.0, (exact_len + 1) / 4)
         if best is None or score >= best[0]:

@@ -22,7 +22,7 @@ import numpy as np
 
 from .arrays import clearly_different, crop_around, fit_quality, fmt
 from .finding import ExplainContext, Finding
-from .norms import channel_fit, layer_norm, rms_norm
+from .norms import MAX_ROW, channel_fit, layer_norm, rms_norm
 from .registry import signature
 
 _HINT = ("apply the reference's normalization here (Qwen3 adds a per-head RMSNorm on q and "
@@ -80,7 +80,7 @@ def _outputs_only(r: np.ndarray, p: np.ndarray) -> Finding | None:
 
 @signature("missing_norm", dtypes="float")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
-    if ref.ndim == 0 or ref.shape[-1] < 4:
+    if ref.ndim == 0 or not 4 <= ref.shape[-1] <= MAX_ROW:
         return None
     r, p = crop_around(ref, -1), crop_around(port, -1)
     if not clearly_different(r, p):

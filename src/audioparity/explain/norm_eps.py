@@ -24,7 +24,7 @@ import numpy as np
 
 from .arrays import clearly_different, crop_around, fit_quality, fmt
 from .finding import ExplainContext, Finding
-from .norms import row_scale
+from .norms import MAX_ROW, row_scale
 from .registry import signature
 
 _HINT = "use the reference's eps for this normalization (check the config and each layer)"
@@ -47,7 +47,7 @@ def fit_eps(ms: np.ndarray, s: np.ndarray) -> tuple[float, float, float]:
 
 @signature("norm_eps", dtypes="float")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
-    if ref.ndim == 0 or ref.shape[-1] < 4:
+    if ref.ndim == 0 or not 4 <= ref.shape[-1] <= MAX_ROW:
         return None
     r, p = crop_around(ref, -1), crop_around(port, -1)
     if not clearly_different(r, p):

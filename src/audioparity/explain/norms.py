@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Widest last axis a normalization is looked for over (hidden sizes, not audio samples).
+MAX_ROW = 1 << 16
+
 
 def rms_norm(x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
     """RMSNorm over the last axis without weight: ``x / sqrt(mean(x²) + eps)``."""

@@ -14,7 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import axis_name, clearly_different, crop_around, fit_quality, fmt, residual
+from .arrays import (
+    SAMPLE_LIMIT,
+    axis_name,
+    clearly_different,
+    crop_around,
+    fit_quality,
+    fmt,
+    residual,
+)
 from .finding import ExplainContext, Finding
 from .registry import signature
 
@@ -25,12 +33,16 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     for axis in range(ref.ndim):
         if ref.shape[axis] < 2:
             continue
-        r = crop_around(ref, axis)
-        p = crop_around(port, axis)
-        if not clearly_different(r, p):
+        n = ref.shape[axis]
+        m = min(n, SAMPLE_LIMIT)
+        p = crop_around(port, axis, max_len=m)
+        # the port's first m positions against the reference's last m, reversed
+        # (np.flip is a view: a memory-mapped reference stays lazy)
+        r_tail = crop_around(np.flip(ref, axis), axis, max_len=m)
+        if not clearly_different(crop_around(ref, axis, max_len=m), p):
             continue
-        res = residual(p, np.flip(r, axis))
-        if res < 0.05 and residual(p, r) > 4 * res and (best is None or res < best[0]):
+        res = residual(p, r_tail)
+        if res < 0.05 and residual(p, crop_around(ref, axis, max_len=m)) > 4 * res and (best is None or res < best[0]):
             best = (res, axis)
     if best is None:
         return None

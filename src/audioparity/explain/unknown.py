@@ -58,6 +58,9 @@ def concentration(ref: np.ndarray, port: np.ndarray) -> dict | None:
     return best
 
 
+_SPECTRUM_LEN = 1 << 14
+
+
 @signature("unknown", same_shape=False)
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding:
     shapes = f"ref {list(ref.shape)} {ref.dtype}, port {list(port.shape)} {port.dtype}"
@@ -73,8 +76,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding:
     std_r = float(np.std(r))
     var_ratio = (float(np.std(p)) / std_r) ** 2 if std_r > 0 else float("inf")
     bias = float(d.mean())
-    flat = spectral_flatness(crop_around(port, -1) - crop_around(ref, -1)) \
-        if ref.ndim else None
+    flat = spectral_flatness(crop_around(port, -1, max_len=_SPECTRUM_LEN)
+                             - crop_around(ref, -1, max_len=_SPECTRUM_LEN)) if ref.ndim else None
     conc = concentration(ref, port) if ref.ndim else None
     parts = [f"rel L2 {fmt(rel_l2(r, p))}", f"corr {fmt(corr)}",
              f"variance ratio port/ref {fmt(var_ratio)}",

@@ -69,6 +69,9 @@ def _weight_evidence(ctx: ExplainContext) -> str | None:
     return "unloaded"
 
 
+_SPECTRUM_LEN = 1 << 14
+
+
 @signature("weights_not_loaded", dtypes="float")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
     r, p = paired_sample(ref, port)
@@ -88,8 +91,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     ref_biased = abs(float(r.mean())) > 0.5 * std_r
     flat_r = flat_p = None
     if ref.ndim and ref.shape[-1] >= 16:
-        flat_r = spectral_flatness(crop_around(ref, -1))
-        flat_p = spectral_flatness(crop_around(port, -1))
+        flat_r = spectral_flatness(crop_around(ref, -1, max_len=_SPECTRUM_LEN))
+        flat_p = spectral_flatness(crop_around(port, -1, max_len=_SPECTRUM_LEN))
     flatter = flat_r is not None and flat_p is not None and flat_p > flat_r + 0.1
     evidence = []
     if weights == "unloaded":
