@@ -86,14 +86,22 @@ def _print_audit(report, show_all: bool) -> None:
         console.print("[green]no problems found[/green]")
 
 
+RefArg = Annotated[Path, typer.Argument(
+    help="Reference checkpoint (safetensors, .pt/.bin, .npz, .gguf, *.index.json or a model "
+         "directory).")]
+PortArg = Annotated[Path, typer.Argument(help="The converted checkpoint (never modified).")]
+MapOpt = Annotated[str | None, typer.Option(
+    "--map", help="Rename rules file ('PORT_REGEX -> REF_REPL' lines) or 'llama.cpp'.")]
+JsonOpt = Annotated[str | None, typer.Option(
+    "--json", help="Write the JSON result here ('-' = stdout).")]
+
+
 @group.command("audit")
 def audit_cmd(
-    ref: Annotated[Path, typer.Argument(help="Reference checkpoint (safetensors, .pt/.bin, .npz, "
-                                         ".gguf, *.index.json or a model directory).")],
-    port: Annotated[Path, typer.Argument(help="The converted checkpoint to audit.")],
-    map_rules: Annotated[str | None, typer.Option("--map", help="Rename rules file ('PORT_REGEX -> "
-                                                      "REF_REPL' lines) or 'llama.cpp'.")] = None,
-    json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON result here ('-' = stdout).")] = None,
+    ref: RefArg,
+    port: PortArg,
+    map_rules: MapOpt = None,
+    json_out: JsonOpt = None,
     show_all: Annotated[bool, typer.Option("--all", help="List every tensor.")] = False,
 ) -> None:
     """For every reference tensor: its port counterpart, layout, error and init state."""
@@ -108,17 +116,19 @@ def audit_cmd(
 
 @group.command("fix")
 def fix_cmd(
-    ref: Annotated[Path, typer.Argument(help="Reference checkpoint.")],
-    port: Annotated[Path, typer.Argument(help="The converted checkpoint (never modified).")],
+    ref: RefArg,
+    port: PortArg,
     out: Annotated[Path, typer.Option("--out", help="Corrected copy to write (.safetensors).")],
-    layout: Annotated[str, typer.Option(help="'ref': undo every layout change; 'port': make "
-                                           "conv layouts consistent with the port's majority.")] = "ref",
-    weight_norm: Annotated[str, typer.Option(help="ref | fused | weight_g | parametrizations")] = "ref",
-    map_rules: Annotated[str | None, typer.Option("--map", help="Rename rules file or 'llama.cpp'.")] = None,
+    layout: Annotated[str, typer.Option(
+        help="'ref': undo every layout change; 'port': make conv layouts consistent with the "
+             "port's majority convention.")] = "ref",
+    weight_norm: Annotated[str, typer.Option(
+        help="ref | fused | weight_g | parametrizations")] = "ref",
+    map_rules: MapOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
-    log: Annotated[Path | None, typer.Option("--log", help="Change log (JSON); default OUT.fixlog.json.")] = None,
-    json_out: Annotated[str | None, typer.Option("--json", help="Write the change log here too "
-                                                     "('-' = stdout).")] = None,
+    log: Annotated[Path | None, typer.Option(
+        "--log", help="Change log (JSON); default OUT.fixlog.json.")] = None,
+    json_out: JsonOpt = None,
 ) -> None:
     """Write a corrected copy of PORT: names, layouts and weight norm as asked."""
     from ..errors import InputError
@@ -150,23 +160,30 @@ def fix_cmd(
 
 @group.command("quant")
 def quant_cmd(
-    ckpt: Annotated[Path | None, typer.Argument(help="Checkpoint to round-trip (per-tensor table), or a "
-                                           "GGUF file to measure against --ref.")] = None,
-    qtype: Annotated[str, typer.Option("--type", help="GGUF type gguf can quantize: F16, BF16, "
-                                                     "Q8_0, Q5_0, Q5_1, Q4_0, Q4_1.")] = "Q8_0",
-    ref: Annotated[Path | None, typer.Option("--ref", help="Float reference: measure the quantization "
-                                                 "stored in CKPT (K-quants included).")] = None,
-    map_rules: Annotated[str | None, typer.Option("--map", help="Rename rules for --ref or 'llama.cpp'.")] = None,
+    ckpt: Annotated[Path | None, typer.Argument(
+        help="Checkpoint to round-trip (per-tensor table), or a GGUF file to measure against "
+             "--ref.")] = None,
+    qtype: Annotated[str, typer.Option(
+        "--type", help="GGUF type gguf can quantize: F16, BF16, Q8_0, Q5_0, Q5_1, Q4_0, "
+                       "Q4_1.")] = "Q8_0",
+    ref: Annotated[Path | None, typer.Option(
+        "--ref", help="Float reference: measure the quantization stored in CKPT (K-quants "
+                      "included).")] = None,
+    map_rules: MapOpt = None,
     min_sqnr: Annotated[float, typer.Option(help="Flag tensors below this SQNR (dB).")] = 30.0,
-    model: Annotated[str | None, typer.Option("--model", help="Per-layer end-to-end study on "
-                                                    "module:function -> (nn.Module, inputs).")] = None,
-    unit: Annotated[str, typer.Option(help="Study unit: tensor | module | component.")] = "tensor",
-    target_snr: Annotated[float, typer.Option(help="Output SNR (dB) the keep list must reach.")] = 40.0,
-    workers: Annotated[int, typer.Option(help="Local worker processes for the study (<=1: inline).")] = 2,
-    ray: Annotated[str | None, typer.Option("--ray", help="Run study jobs on Ray at ADDRESS "
-                                                "('local' starts one).")] = None,
+    model: Annotated[str | None, typer.Option(
+        "--model", help="Per-layer end-to-end study on module:function -> (nn.Module, "
+                        "inputs).")] = None,
+    unit: Annotated[str, typer.Option(
+        help="Study unit: tensor | module | component.")] = "tensor",
+    target_snr: Annotated[float, typer.Option(
+        help="Output SNR (dB) the keep list must reach.")] = 40.0,
+    workers: Annotated[int, typer.Option(
+        help="Local worker processes for the study (<=1: inline).")] = 2,
+    ray: Annotated[str | None, typer.Option(
+        "--ray", help="Run study jobs on Ray at ADDRESS ('local' starts one).")] = None,
     top: Annotated[int, typer.Option(help="Rows to print.")] = 20,
-    json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON result here ('-' = stdout).")] = None,
+    json_out: JsonOpt = None,
 ) -> None:
     """Quantization error per tensor (CKPT) or per layer end to end (--model)."""
     if (ckpt is None) == (model is None):

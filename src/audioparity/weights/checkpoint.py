@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..trace import TensorInfo, Trace, open_trace
 
 #: Bytes read through one open file before it is closed and reopened (bounds resident pages).
-REMAP_BYTES = 256 * 1024 * 1024
+REMAP_BYTES = 64 * 1024 * 1024
 
 
 class Checkpoint:

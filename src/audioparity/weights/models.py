@@ -39,7 +39,8 @@ class ResBlock(nn.Module):
 
 
 class HiFiGANVocoder(nn.Module):
-    """HiFi-GAN generator (V1 topology, narrow): mel ``[B, n_mels, T]`` to audio ``[B, 1, T·hop]``."""
+    """HiFi-GAN generator (V1 topology, narrow): mel ``[B, n_mels, T]`` to audio
+    ``[B, 1, T·hop]`` with hop = prod(upsample_rates) samples."""
 
     def __init__(self, n_mels: int = 80, channels: int = 64,
                  upsample_rates: tuple[int, ...] = (8, 8, 4),

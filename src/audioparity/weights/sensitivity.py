@@ -265,7 +265,8 @@ def layer_sensitivity(spec: str, qtype: str = "Q8_0", unit: str = "tensor",
     names = list(units)
     runner = _Runner(spec, workers, ray_address)
     try:
-        results = runner.map(qtype, [units[n] for n in names] + [[p for n in names for p in units[n]]])
+        every = [p for n in names for p in units[n]]
+        results = runner.map(qtype, [units[n] for n in names] + [every])
         everything = results.pop()
         rows = [UnitResult(n, prep.kinds[units[n][0]], sum(prep.state[p].numel()
                                                              for p in units[n]),
