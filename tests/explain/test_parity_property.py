@@ -44,7 +44,7 @@ def _reordered(rng: np.random.Generator, shape: list[int], noise: str, kind: str
         return ref, port
     ref = _structured(rng, shape, kind, mag)
     if noise == "ulp":
-        steps = rng.integers(-3, 4, size=shape)
+        steps = rng.integers(-3, 4, size=shape) * (ref != 0)  # exact zeros stay exact
         port = ref.copy()
         for _ in range(3):
             move = steps != 0

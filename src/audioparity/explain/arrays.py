@@ -17,6 +17,8 @@ PARITY_REL_L2 = 5e-5
 PARITY_MAX_REL = 1e-4
 #: Relative error below which a signature's fit counts as "explains the difference".
 FIT_TOL = 0.05
+#: Absolute differences at or below this are noise whatever the values (f32 denormals).
+PARITY_ATOL = 1e-30
 _TINY = 1e-30
 
 
@@ -109,6 +111,8 @@ def clearly_different(ref: np.ndarray, port: np.ndarray) -> bool:
     err = rel_l2(ref, port)
     scale = max(float(np.max(np.abs(ref), initial=0.0)), float(np.max(np.abs(port), initial=0.0)))
     max_abs = float(np.max(np.abs(port - ref), initial=0.0))
+    if max_abs <= PARITY_ATOL:
+        return False
     return err > PARITY_REL_L2 or max_abs > PARITY_MAX_REL * scale
 
 

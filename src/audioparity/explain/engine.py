@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .arrays import PARITY_MAX_REL, PARITY_REL_L2, SAMPLE_LIMIT, fmt, is_integer
+from .arrays import PARITY_ATOL, PARITY_MAX_REL, PARITY_REL_L2, SAMPLE_LIMIT, fmt, is_integer
 from .finding import ExplainContext, Finding
 from .registry import signatures
 
@@ -153,7 +153,7 @@ def _within_f32_noise(ref: np.ndarray, port: np.ndarray) -> bool:
         if d.size:
             max_diff = max(max_diff, float(np.max(np.abs(d))))
             max_val = max(max_val, float(np.max(np.abs(r))), float(np.max(np.abs(p))))
-    if sq_diff == 0.0:
+    if max_diff <= PARITY_ATOL:
         return True
     return (np.sqrt(sq_diff / max(sq_ref, 1e-300)) <= PARITY_REL_L2
             and max_diff <= PARITY_MAX_REL * max_val)
