@@ -59,8 +59,8 @@ def _print_audit(report, show_all: bool) -> None:
             "tensors", "ok", "renamed", "relayout", "mismatch", "init", "missing",
             "unexpected")), _fmt(report.worst_rel(comp)))
     console.print(table)
-    rows = [e for e in report.entries if show_all or e.status != "ok" or e.layout_note
-            or e.how not in ("exact", "prefix")]
+    rows = [e for e in report.entries if show_all or e.status != "ok"
+            or "breaks" in (e.layout_note or "") or e.how not in ("exact", "prefix")]
     limit = None if show_all else 40
     if rows:
         console.print("tensors:" if show_all else "tensors worth a look (--all for every one):")
@@ -71,7 +71,10 @@ def _print_audit(report, show_all: bool) -> None:
             [e.layout_note] if e.layout_note else [])
         if e.rel_l2 is not None:
             facts.append(f"rel err {_fmt(e.rel_l2)}")
-        line = (f"  [{_STATUS_STYLE[e.status]}]{e.status:<10}[/] {escape(ref)} <- "
+        status, style = e.status, _STATUS_STYLE[e.status]
+        if status == "ok" and "breaks" in (e.layout_note or ""):
+            status, style = "layout", "red"
+        line = (f"  [{style}]{status:<10}[/] {escape(ref)} <- "
                 f"{escape(port)}: {escape('; '.join(facts))}")
         if e.detail and e.how not in ("prefix",):
             line += f" — {escape(e.detail)}"

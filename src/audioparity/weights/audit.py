@@ -314,6 +314,10 @@ def _layout_summary(entries: list[TensorAudit]) -> tuple[dict, list[str]]:
         odd = [e for e in conv
                if ("mlx" if e.perm != sorted(e.perm) else "pytorch") != convention]
         summary["inconsistent"] = [e.port[0] for e in odd]
+        label = "MLX" if convention == "mlx" else "PyTorch"
+        for e in odd:
+            e.layout_note = "; ".join(filter(None, [
+                e.layout_note, f"breaks the file's {label} conv convention"]))
         if odd:
             names = ", ".join(e.port[0] for e in odd[:3]) + (" ..." if len(odd) > 3 else "")
             other = "[out,in,k] (PyTorch)" if convention == "mlx" else "[out,k,in] (MLX)"
