@@ -42,6 +42,10 @@ MIN_CORRELATION = 0.3
 DURATION_TOL = 0.05
 CLIP_EXCESS = 0.005
 UNKNOWN_BELOW_SNR_DB = 10.0
+LAG_WINDOW_S = 30.0
+"""Lag and reversal are searched on the first this many seconds (lags up to ±30 s)."""
+COMPARE_MAX_S = 120.0
+""":func:`compare_files` compares the first two minutes of each file (bounded memory)."""
 
 
 @dataclass
@@ -138,8 +142,9 @@ def compare_audio(ref: np.ndarray, ref_sr: int, port: np.ndarray, port_sr: int,
             out.findings.append(f"port written at {port_sr} Hz, reference at {ref_sr} Hz: "
                                 "compared after resampling the port")
         aligned_port = resample(port, port_sr, ref_sr)
-    forward = estimate_lag(ref, aligned_port)
-    backward = estimate_lag(ref, aligned_port[::-1].copy())
+    window = int(LAG_WINDOW_S * ref_sr)
+    forward = estimate_lag(ref[:window], aligned_port[:window])
+    backward = estimate_lag(ref[:window], aligned_port[::-1][:window].copy())
     if abs(backward.correlation) > max(MIN_CORRELATION, abs(forward.correlation) + 0.2):
         out.reversed = True
         aligned_port = aligned_port[::-1].copy()
@@ -221,12 +226,12 @@ def compare_audio(ref: np.ndarray, ref_sr: int, port: np.ndarray, port_sr: int,
 
 def compare_files(ref_path: str | Path, port_path: str | Path,
                   quality: bool = True) -> AudioComparison:
-    """Read two audio files (mono mix, first 10 minutes at most) and compare them.
+    """Read two audio files (mono mix, first ``COMPARE_MAX_S`` seconds) and compare them.
 
     NaN/Inf samples are zeroed for the comparison and reported as a ``nonfinite`` cause.
     """
-    ref = load_audio(ref_path, excerpts=False)
-    port = load_audio(port_path, excerpts=False)
+    ref = load_audio(ref_path, max_analysed_s=COMPARE_MAX_S, excerpts=False)
+    port = load_audio(port_path, max_analysed_s=COMPARE_MAX_S, excerpts=False)
     out = compare_audio(ref.y, ref.sr, port.y, port.sr, quality=quality)
     out.findings[:0] = [f"{side}: {note}" for side, clip in (("ref", ref), ("port", port))
                         for note in clip.notes]

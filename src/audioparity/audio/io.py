@@ -12,7 +12,7 @@ from ..errors import InputError
 
 MIN_SAMPLE_RATE_HZ = 1000
 """Below this a file is not audio we can analyse (a 1 Hz header is a writer bug)."""
-MAX_ANALYSED_S = 600.0
+MAX_ANALYSED_S = 300.0
 """Longer files are analysed on evenly spaced excerpts totalling this many seconds."""
 EXCERPT_S = 10.0
 """Length of one excerpt of a long file, in seconds."""

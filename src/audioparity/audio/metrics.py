@@ -6,12 +6,13 @@ computes everything at once, sharing one spectrogram and one pitch track.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .pitch import PitchTrack, yin
-from .spectral import frame_lengths, frame_signal, power_spectrogram
+from .spectral import BLOCK_FRAMES, frame_lengths, frame_signal, iter_power_blocks
 
 HF_SPLIT_HZ = 4000.0
 """High-frequency energy is the share of power above this frequency (speech: under ~20 %)."""
@@ -22,6 +23,13 @@ SILENCE_FLOOR_DBFS = -60.0
 SILENCE_RELATIVE_DB = 45.0
 """Frames this far below the clip's loud frames (99th percentile) are silent too."""
 EPS = 1e-12
+SAMPLE_BLOCK = 1 << 20
+"""Samples processed at once by the level metrics (bounded temporaries on long clips)."""
+
+
+def _blocks(y: np.ndarray) -> Iterator[np.ndarray]:
+    for start in range(0, len(y), SAMPLE_BLOCK):
+        yield y[start: start + SAMPLE_BLOCK]
 
 
 def _db(power: np.ndarray | float) -> np.ndarray:
@@ -35,12 +43,15 @@ def duration_s(y: np.ndarray, sr: int) -> float:
 
 def peak(y: np.ndarray) -> float:
     """Largest absolute sample value (full scale = 1.0)."""
-    return float(np.max(np.abs(y))) if len(y) else 0.0
+    return max((float(np.max(np.abs(b))) for b in _blocks(y)), default=0.0)
 
 
 def rms(y: np.ndarray) -> float:
     """Root-mean-square level (full scale sine = 0.707)."""
-    return float(np.sqrt(np.mean(np.square(y, dtype=np.float64)))) if len(y) else 0.0
+    if len(y) == 0:
+        return 0.0
+    return float(np.sqrt(sum(float(np.sum(np.square(b, dtype=np.float64))) for b in _blocks(y))
+                         / len(y)))
 
 
 def dbfs(level: float) -> float:
@@ -64,7 +75,9 @@ def clipped_fraction(y: np.ndarray, level: float = CLIP_LEVEL) -> float:
 
     Float audio past 1.0 counts: that is what a WAV writer will clip (seed 004: 7 % at CFG 7).
     """
-    return float(np.mean(np.abs(y) >= level)) if len(y) else 0.0
+    if len(y) == 0:
+        return 0.0
+    return sum(int(np.count_nonzero(np.abs(b) >= level)) for b in _blocks(y)) / len(y)
 
 
 def flat_top_fraction(y: np.ndarray, min_run: int = 3, rel_tol: float = 1e-3) -> float:
@@ -76,10 +89,14 @@ def flat_top_fraction(y: np.ndarray, min_run: int = 3, rel_tol: float = 1e-3) ->
     top = peak(y)
     if top <= 0 or len(y) < min_run:
         return 0.0
-    at_peak = np.abs(np.abs(y) - top) <= rel_tol * top
-    edges = np.diff(np.concatenate(([0], at_peak.astype(np.int8), [0])))
-    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    runs = ends - starts
+    # only samples near the peak matter: collect their indices block by block
+    idx = np.concatenate([np.flatnonzero(np.abs(np.abs(b) - top) <= rel_tol * top) + start
+                          for start, b in zip(range(0, len(y), SAMPLE_BLOCK), _blocks(y),
+                                              strict=True)])
+    if len(idx) == 0:
+        return 0.0
+    breaks = np.flatnonzero(np.diff(idx) != 1)
+    runs = np.diff(np.concatenate(([0], breaks + 1, [len(idx)])))
     return float(runs[runs >= min_run].sum() / len(y))
 
 
@@ -87,8 +104,11 @@ def zero_crossing_rate_hz(y: np.ndarray, sr: int) -> float:
     """Sign changes per second (DC removed first); white noise ~ sr/2, a tone 2·f."""
     if len(y) < 2:
         return 0.0
-    x = y - np.mean(y)
-    crossings = np.count_nonzero(np.signbit(x[1:]) != np.signbit(x[:-1]))
+    mean = np.float32(dc_offset(y))
+    crossings = 0
+    for start in range(0, len(y) - 1, SAMPLE_BLOCK):
+        sign = np.signbit(y[start: start + SAMPLE_BLOCK + 1] - mean)  # one sample overlap
+        crossings += int(np.count_nonzero(sign[1:] != sign[:-1]))
     return float(crossings * sr / (len(y) - 1))
 
 
@@ -96,7 +116,9 @@ def frame_rms_dbfs(y: np.ndarray, sr: int) -> np.ndarray:
     """RMS level per 32 ms frame (10 ms hop) in dBFS."""
     n, hop = frame_lengths(sr)
     frames = frame_signal(np.asarray(y, dtype=np.float32), n, hop)
-    return _db(np.mean(np.square(frames, dtype=np.float64), axis=1))
+    power = [np.mean(np.square(frames[i: i + BLOCK_FRAMES], dtype=np.float64), axis=1)
+             for i in range(0, len(frames), BLOCK_FRAMES)]
+    return _db(np.concatenate(power))
 
 
 def silent_frames(level_dbfs: np.ndarray) -> np.ndarray:
@@ -118,19 +140,44 @@ def _flatness(power: np.ndarray) -> np.ndarray:
     return np.exp(np.mean(np.log(p), axis=1)) / np.mean(p, axis=1)
 
 
-def _centroid_hz(power: np.ndarray, freqs: np.ndarray) -> float:
-    total = power.sum()
-    return float((power.sum(axis=0) @ freqs) / total) if total > 0 else 0.0
+@dataclass(frozen=True)
+class _Spectrum:
+    """What the spectral metrics need, gathered block by block (bounded memory)."""
+
+    band_power: np.ndarray  # summed power per bin over all frames
+    freqs_hz: np.ndarray
+    flatness: np.ndarray  # per non-silent frame
 
 
-def _hf_ratio(power: np.ndarray, freqs: np.ndarray, split_hz: float) -> float:
-    band = power.sum(axis=0, dtype=np.float64)
-    total = band.sum()
-    return float(band[freqs >= split_hz].sum() / total) if total > 0 else 0.0
+def _spectrum(y: np.ndarray, sr: int, silent: np.ndarray | None = None) -> _Spectrum:
+    if silent is None:
+        silent = silent_frames(frame_rms_dbfs(y, sr))
+    n = frame_lengths(sr)[0]
+    band = np.zeros(n // 2 + 1)
+    flatness, start = [], 0
+    for power in iter_power_blocks(y, sr):
+        band += power.sum(axis=0, dtype=np.float64)
+        active = ~silent[start: start + len(power)]
+        flatness.append(_flatness(power[active] if active.any() else power[:0]))
+        start += len(power)
+    flat = np.concatenate(flatness)
+    if len(flat) == 0:  # everything silent: judge all frames
+        flat = np.concatenate([_flatness(p) for p in iter_power_blocks(y, sr)])
+    return _Spectrum(band, np.fft.rfftfreq(n, 1.0 / sr), flat)
 
 
-def _peak_concentration(power: np.ndarray, half_width: int = 3) -> float:
-    mean = power.mean(axis=0, dtype=np.float64)
+def _centroid_hz(s: _Spectrum) -> float:
+    total = s.band_power.sum()
+    return float(s.band_power @ s.freqs_hz / total) if total > 0 else 0.0
+
+
+def _hf_ratio(s: _Spectrum, split_hz: float) -> float:
+    total = s.band_power.sum()
+    return float(s.band_power[s.freqs_hz >= split_hz].sum() / total) if total > 0 else 0.0
+
+
+def _peak_concentration(s: _Spectrum, half_width: int = 3) -> float:
+    mean = s.band_power.copy()
     mean[0] = 0.0
     total = mean.sum()
     if total <= 0:
@@ -139,9 +186,8 @@ def _peak_concentration(power: np.ndarray, half_width: int = 3) -> float:
     return float(mean[max(0, k - half_width): k + half_width + 1].sum() / total)
 
 
-def _active(power: np.ndarray, sr: int, y: np.ndarray) -> np.ndarray:
-    mask = ~silent_frames(frame_rms_dbfs(y, sr))[: len(power)]
-    return power[mask] if mask.any() else power
+def _median_flatness(s: _Spectrum) -> float:
+    return float(np.median(s.flatness)) if len(s.flatness) else 0.0
 
 
 def spectral_flatness(y: np.ndarray, sr: int) -> float:
@@ -149,26 +195,22 @@ def spectral_flatness(y: np.ndarray, sr: int) -> float:
 
     0..1: a tone is ~0, speech ~0.01-0.1, white noise ~0.56 for a single periodogram.
     """
-    power, _ = power_spectrogram(y, sr)
-    return float(np.median(_flatness(_active(power, sr, y))))
+    return _median_flatness(_spectrum(y, sr))
 
 
 def spectral_centroid_hz(y: np.ndarray, sr: int) -> float:
     """Power-weighted mean frequency over the whole clip, in Hz."""
-    power, freqs = power_spectrogram(y, sr)
-    return _centroid_hz(power, freqs)
+    return _centroid_hz(_spectrum(y, sr))
 
 
 def high_frequency_ratio(y: np.ndarray, sr: int, split_hz: float = HF_SPLIT_HZ) -> float:
     """Share of spectral power above ``split_hz`` Hz (0..1); speech is under ~0.2 at 4 kHz."""
-    power, freqs = power_spectrogram(y, sr)
-    return _hf_ratio(power, freqs, split_hz)
+    return _hf_ratio(_spectrum(y, sr), split_hz)
 
 
 def peak_concentration(y: np.ndarray, sr: int) -> float:
     """Share of the long-term power within ±3 bins of its strongest bin (a pure tone ~1)."""
-    power, _ = power_spectrogram(y, sr)
-    return _peak_concentration(power)
+    return _peak_concentration(_spectrum(y, sr))
 
 
 def syllabic_modulation(y: np.ndarray, sr: int) -> float:
@@ -280,18 +322,16 @@ def describe(y: np.ndarray, sr: int) -> AudioMetrics:
              "crest_factor_db": crest_factor_db(y - dc_offset(y)),
              "clipped_fraction": clipped_fraction(y), "flat_top_fraction": flat_top_fraction(y)}
     x = y - np.float32(level["dc_offset"])
-    frame_db = frame_rms_dbfs(x, sr)
-    silent = silent_frames(frame_db)
-    power, freqs = power_spectrogram(x, sr)
-    active = power[~silent[: len(power)]] if (~silent).any() else power
+    silent = silent_frames(frame_rms_dbfs(x, sr))
+    spectrum = _spectrum(x, sr, silent)
     pitch = summarize_pitch(yin(x, sr), ~silent)
     return AudioMetrics(
         **level,
         zero_crossing_rate_hz=zero_crossing_rate_hz(x, sr),
         silence_fraction=float(silent.mean()) if len(silent) else 1.0,
-        spectral_flatness=float(np.median(_flatness(active))) if len(active) else 0.0,
-        spectral_centroid_hz=_centroid_hz(power, freqs),
-        high_frequency_ratio=_hf_ratio(power, freqs, HF_SPLIT_HZ),
-        peak_concentration=_peak_concentration(power),
+        spectral_flatness=_median_flatness(spectrum),
+        spectral_centroid_hz=_centroid_hz(spectrum),
+        high_frequency_ratio=_hf_ratio(spectrum, HF_SPLIT_HZ),
+        peak_concentration=_peak_concentration(spectrum),
         syllabic_modulation=syllabic_modulation(x, sr),
         **asdict(pitch))

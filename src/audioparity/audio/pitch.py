@@ -14,6 +14,8 @@ F0_MIN_HZ = 50.0
 F0_MAX_HZ = 1000.0
 VOICING_THRESHOLD = 0.2
 """A frame is voiced when its cumulative-mean-normalised difference dips below this."""
+BLOCK_FRAMES = 2048
+"""Frames analysed at once (bounded memory on long clips)."""
 
 
 @dataclass(frozen=True)
@@ -50,9 +52,24 @@ def yin(y: np.ndarray, sr: int, fmin_hz: float = F0_MIN_HZ, fmax_hz: float = F0_
     x = resample(y, sr, PITCH_SR)
     tau_max = int(np.ceil(PITCH_SR / fmin_hz))
     tau_min = max(2, int(np.floor(PITCH_SR / fmax_hz)))
-    window = 2 * tau_max  # integration window W
     hop = round(hop_s * PITCH_SR)
-    frames = frame_signal(x, window + tau_max, hop).astype(np.float64)
+    frames = frame_signal(x, 3 * tau_max, hop)  # integration window W = 2·tau_max
+    f0, aperiodicity = [], []
+    for start in range(0, len(frames), BLOCK_FRAMES):
+        block_f0, block_ap = _yin_block(frames[start: start + BLOCK_FRAMES], tau_min, tau_max,
+                                        threshold)
+        f0.append(block_f0)
+        aperiodicity.append(block_ap)
+    return PitchTrack(f0_hz=np.concatenate(f0).astype(np.float32),
+                      aperiodicity=np.concatenate(aperiodicity).astype(np.float32),
+                      hop_s=hop / PITCH_SR)
+
+
+def _yin_block(frames: np.ndarray, tau_min: int, tau_max: int,
+               threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """f0 (Hz, NaN when unvoiced) and aperiodicity for a block of 16 kHz frames."""
+    window = 2 * tau_max
+    frames = frames.astype(np.float64)
     frames = frames - frames.mean(axis=1, keepdims=True)
     n_fft = 1 << int(np.ceil(np.log2(window + 2 * tau_max)))
     head = np.fft.rfft(frames[:, :window], n_fft, axis=1)
@@ -69,8 +86,7 @@ def yin(y: np.ndarray, sr: int, fmin_hz: float = F0_MIN_HZ, fmax_hz: float = F0_
     search = cmnd[:, tau_min: tau_max]
     below = search < threshold
     # first dip under the threshold, then walk to its local minimum (YIN step 4)
-    first = np.where(below.any(axis=1), below.argmax(axis=1), search.argmin(axis=1))
-    idx = first.copy()
+    idx = np.where(below.any(axis=1), below.argmax(axis=1), search.argmin(axis=1))
     rows = np.arange(len(search))
     for _ in range(tau_max):
         nxt = np.minimum(idx + 1, search.shape[1] - 1)
@@ -83,11 +99,8 @@ def yin(y: np.ndarray, sr: int, fmin_hz: float = F0_MIN_HZ, fmax_hz: float = F0_
     left = search[rows, np.maximum(idx - 1, 0)]
     right = search[rows, np.minimum(idx + 1, search.shape[1] - 1)]
     denom = left - 2 * best + right
-    offset = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / np.where(
-        np.abs(denom) > 1e-12, denom, 1.0), 0.0)
-    tau = idx + tau_min + np.clip(offset, -1, 1)
-    f0 = PITCH_SR / tau
+    safe = np.where(np.abs(denom) > 1e-12, denom, 1.0)
+    offset = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / safe, 0.0)
+    f0 = PITCH_SR / (idx + tau_min + np.clip(offset, -1, 1))
     aperiodicity = np.clip(search.min(axis=1), 0.0, 1.5)
-    f0 = np.where(best < threshold, f0, np.nan)
-    return PitchTrack(f0_hz=f0.astype(np.float32), aperiodicity=aperiodicity.astype(np.float32),
-                      hop_s=hop / PITCH_SR)
+    return np.where(best < threshold, f0, np.nan), aperiodicity

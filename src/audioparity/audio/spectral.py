@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from scipy.signal import resample_poly
 
@@ -31,6 +33,24 @@ def frame_lengths(sr: int, frame_s: float = FRAME_S, hop_s: float = HOP_S) -> tu
     return max(16, round(frame_s * sr)), max(1, round(hop_s * sr))
 
 
+BLOCK_FRAMES = 2048
+"""Frames transformed at once, so long clips never hold every frame's FFT in memory."""
+
+
+def iter_power_blocks(y: np.ndarray, sr: int, frame_s: float = FRAME_S, hop_s: float = HOP_S,
+                      block_frames: int = BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """Yield the Hann-windowed power spectrogram in consecutive blocks of frames.
+
+    Each block is ``(<= block_frames, n_bins)`` float32; see :func:`power_spectrogram`.
+    """
+    n, hop = frame_lengths(sr, frame_s, hop_s)
+    frames = frame_signal(np.asarray(y, dtype=np.float32), n, hop)
+    window = np.hanning(n).astype(np.float32)
+    for start in range(0, len(frames), block_frames):
+        spec = np.fft.rfft(frames[start: start + block_frames] * window, axis=1)
+        yield (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+
+
 def power_spectrogram(y: np.ndarray, sr: int, frame_s: float = FRAME_S,
                       hop_s: float = HOP_S) -> tuple[np.ndarray, np.ndarray]:
     """Hann-windowed power spectrogram.
@@ -46,11 +66,8 @@ def power_spectrogram(y: np.ndarray, sr: int, frame_s: float = FRAME_S,
     power : ``(n_frames, n_bins)`` float32, squared magnitude.
     freqs_hz : ``(n_bins,)`` bin centre frequencies in Hz.
     """
-    n, hop = frame_lengths(sr, frame_s, hop_s)
-    frames = frame_signal(np.asarray(y, dtype=np.float32), n, hop)
-    window = np.hanning(n).astype(np.float32)
-    spec = np.fft.rfft(frames * window, axis=1)
-    power = (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+    n = frame_lengths(sr, frame_s, hop_s)[0]
+    power = np.concatenate(list(iter_power_blocks(y, sr, frame_s, hop_s)))
     return power, np.fft.rfftfreq(n, 1.0 / sr)
 
 

@@ -16,7 +16,7 @@ from .spectral import resample
 VAD_SR = 16000
 VAD_THRESHOLD = 0.5
 """A 32 ms window is speech when its Silero probability reaches this."""
-MAX_VAD_S = 600.0
+MAX_VAD_S = 120.0
 """At most this many seconds are run through the model (the start of the analysed audio)."""
 
 
