@@ -116,6 +116,12 @@ def clearly_different(ref: np.ndarray, port: np.ndarray) -> bool:
     return err > PARITY_REL_L2 or max_abs > PARITY_MAX_REL * scale
 
 
+def fit_tol(base: float) -> float:
+    """Largest residual a fit may leave and still explain a difference of relative size
+    ``base``: :data:`FIT_TOL`, and at most a quarter of the difference itself."""
+    return min(FIT_TOL, 0.25 * base)
+
+
 def fit_quality(res: float, tol: float = FIT_TOL) -> float:
     """Map a residual to 0..1: 1 for an exact fit, 0 at ``tol`` and beyond."""
     return float(np.clip(1.0 - res / tol, 0.0, 1.0)) ** 0.5
@@ -137,6 +143,12 @@ def fmt(x: float) -> str:
     if 1e-3 <= ax < 1e4:
         return f"{x:.4g}"
     return f"{x:.3g}"
+
+
+def on_bf16_grid(x: np.ndarray) -> bool:
+    """True when every value (of a flat sample) is exactly representable in bfloat16."""
+    x32 = np.ascontiguousarray(flat(x)[sample_index(x.size)], dtype=np.float32)
+    return bool(np.all((x32.view(np.uint32) & 0xFFFF) == 0))
 
 
 def spectral_flatness(x: np.ndarray) -> float | None:

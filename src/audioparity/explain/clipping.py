@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import clearly_different, fit_quality, fmt, paired_sample, residual
+from .arrays import clearly_different, fit_quality, fmt, paired_sample, rel_l2, residual
 from .finding import ExplainContext, Finding
 from .registry import signature
 
@@ -71,6 +71,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     else:
         kind, res, level = "compressive", min(hard_res, soft_res), [lo, hi]
         what = "compressive saturation of the large values"
+    if res > max(0.2, 0.5 * rel_l2(r, p)) and kind == "compressive":
+        return None
     gain = "" if abs(c - 1) < 0.01 else f" after a gain of {fmt(c)}"
     conf = 0.88 * max(fit_quality(res, 0.2), 0.3)
     return Finding("clipping", conf,

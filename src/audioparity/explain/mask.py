@@ -21,19 +21,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import axis_name, fit_quality, fmt, position_error
+from .arrays import axis_name, fit_quality, fmt, on_bf16_grid, position_error
 from .finding import ExplainContext, Finding
 from .registry import signature
 
-#: Largest error an "exact" position may show, relative to the typical erroneous one.
+#: Largest error an "exact" position may show, relative to the typical erroneous one (f32;
+#: ``_EXACT_LOW`` when a side is bf16/f16 and "exact" means "within rounding").
 _EXACT = 0.01
+_EXACT_LOW = 0.05
+#: Shortest axis searched (a sequence, not a handful of codebooks or heads).
+_MIN_LEN = 16
 #: Smallest per-position error counted as a real difference (f32 noise is ~1e-7).
 _FLOOR = 1e-4
 #: How much the first wrong position must exceed every exact one (a step, not a slope).
-_JUMP = 10.0
+_JUMP = 3.0
 
 
-def _prefix_split(err: np.ndarray) -> tuple[int, float] | None:
+def _prefix_split(err: np.ndarray, exact: float) -> tuple[int, float] | None:
     """Smallest ``k`` where an exact run ``err[:k]`` jumps to a mostly wrong ``err[k:]``."""
     pre_max = np.maximum.accumulate(err)[:-1]            # max(err[:k]) for k = 1..n-1
     nxt = err[1:]                                        # err[k]
@@ -44,12 +48,12 @@ def _prefix_split(err: np.ndarray) -> tuple[int, float] | None:
         typical = float(np.median(wrong))
         ratio = float(pre_max[i]) / typical if typical > 0 else np.inf
         frac = float(np.mean(wrong > max(_JUMP * float(pre_max[i]), _FLOOR)))
-        if ratio <= _EXACT and frac >= 0.8:
+        if ratio <= exact and frac >= 0.8:
             return k, ratio
     return None
 
 
-def split_point(err: np.ndarray) -> tuple[int, str, float] | None:
+def split_point(err: np.ndarray, exact: float = _EXACT) -> tuple[int, str, float] | None:
     """Find ``k`` where a run of exact positions meets a run of wrong ones.
 
     Returns ``(k, "prefix_exact" | "suffix_exact", ratio)`` with ``ratio`` the exact run's
@@ -57,10 +61,10 @@ def split_point(err: np.ndarray) -> tuple[int, str, float] | None:
     """
     n = err.size
     best = None
-    hit = _prefix_split(err)
+    hit = _prefix_split(err, exact)
     if hit is not None:
         best = (hit[0], "prefix_exact", hit[1])
-    hit = _prefix_split(err[::-1])
+    hit = _prefix_split(err[::-1], exact)
     if hit is not None and (best is None or hit[1] < best[2]):
         best = (n - hit[0], "suffix_exact", hit[1])
     return best
@@ -68,18 +72,20 @@ def split_point(err: np.ndarray) -> tuple[int, str, float] | None:
 
 @signature("mask")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
+    low = {ctx.ref_dtype, ctx.port_dtype} & {"bfloat16", "float16"}
+    exact = _EXACT_LOW if low or on_bf16_grid(port) != on_bf16_grid(ref) else _EXACT
     best = None
     for axis in range(ref.ndim):
-        if ref.shape[axis] < 3:
+        if ref.shape[axis] < _MIN_LEN:
             continue
         err, step = position_error(ref, port, axis)
-        hit = split_point(err)
+        hit = split_point(err, exact)
         if hit is None:
             continue
         k, kind, ratio = hit
         k *= step  # positions were strided on a long axis: k is exact to ``step``
         exact_len = k if kind == "prefix_exact" else ref.shape[axis] - k
-        score = fit_quality(ratio, _EXACT) * min(1.0, (exact_len + 1) / 4)
+        score = fit_quality(ratio, exact) * min(1.0, (exact_len + 1) / 4)
         if best is None or score >= best[0]:
             best = (score, axis, k, kind, ratio, exact_len)
     if best is None:

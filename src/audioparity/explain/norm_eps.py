@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import clearly_different, crop_around, fit_quality, fmt
+from .arrays import clearly_different, crop_around, fit_quality, fit_tol, fmt, rel_l2
 from .finding import ExplainContext, Finding
 from .norms import MAX_ROW, row_scale
 from .registry import signature
@@ -53,7 +53,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     if not clearly_different(r, p):
         return None
     s, res = row_scale(r, p)
-    if res > 0.05 or s.size < 4 or s.min() <= 0 or np.all(np.abs(s - 1) < 1e-4):
+    tol = fit_tol(rel_l2(r, p))
+    if res > tol or s.size < 4 or s.min() <= 0 or np.all(np.abs(s - 1) < 1e-4):
         return None
     x = ctx.input(0, "ref")
     if x is not None and x.shape == ref.shape:
@@ -84,7 +85,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     corr = float(np.corrcoef(dev, rows_r)[0, 1])
     if not np.isfinite(corr) or corr > -0.5:
         return None
-    return Finding("norm_eps", 0.6 * fit_quality(res),
+    return Finding("norm_eps", 0.6 * fit_quality(res, tol),
                    f"port = ref × a per-row factor ×{fmt(float(s.min()))}..×"
                    f"{fmt(float(s.max()))} that departs from 1 on the low-energy rows "
                    f"(corr {fmt(corr)}): a normalization eps differs (no input recorded to "

@@ -18,17 +18,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import clearly_different, correlation, fmt, paired_sample, rel_l2
+from .arrays import clearly_different, correlation, fmt, on_bf16_grid, paired_sample, rel_l2
 from .finding import ExplainContext, Finding
 from .registry import signature
 
 #: Relative L2 errors that each format's rounding (and a few layers of it) can explain.
 _BOUNDS = (("float16", 2e-3), ("bfloat16", 2.5e-2), ("8-bit quantization", 4e-2))
-
-
-def _on_bf16_grid(x: np.ndarray) -> bool:
-    x32 = np.ascontiguousarray(x, dtype=np.float32)
-    return bool(np.all((x32.view(np.uint32) & 0xFFFF) == 0))
 
 
 @signature("precision", dtypes="float")
@@ -47,7 +42,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     if top > 0.5 and energy.size >= 100:
         return None  # concentrated in a few elements: not rounding
     declared = {ctx.ref_dtype, ctx.port_dtype} - {"float32", "float64"}
-    grid = "bfloat16" if (_on_bf16_grid(p) != _on_bf16_grid(r)) else None
+    grid = "bfloat16" if (on_bf16_grid(p) != on_bf16_grid(r)) else None
     fmt_name = next((name for name, bound in _BOUNDS if err <= bound), None)
     if fmt_name is None:
         return None

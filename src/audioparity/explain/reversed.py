@@ -42,7 +42,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         if not clearly_different(crop_around(ref, axis, max_len=m), p):
             continue
         res = residual(p, r_tail)
-        if res < 0.05 and residual(p, crop_around(ref, axis, max_len=m)) > 4 * res and (best is None or res < best[0]):
+        base = residual(p, crop_around(ref, axis, max_len=m))
+        if res < 0.05 and base > 4 * res and (best is None or res < best[0]):
             best = (res, axis)
     if best is None:
         return None

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import clearly_different, fit_quality, fmt, paired_sample, residual
+from .arrays import clearly_different, fit_quality, fit_tol, fmt, paired_sample, rel_l2, residual
 from .constants import nearest_constant
 from .finding import ExplainContext, Finding
 from .registry import signature
@@ -32,7 +32,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     if abs(c - 1.0) < 0.01 or abs(c + 1.0) < 0.01 or c == 0:
         return None  # parity/precision, or ``sign``
     res = residual(p, c * r)
-    if res > 0.05:
+    tol = fit_tol(rel_l2(r, p))
+    if res > tol:
         return None
     const = nearest_constant(c)
     named = f" ≈ {const}" if const else ""
@@ -41,7 +42,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
               f"{fmt(1 / c)}"
     else:
         inv = "; note the sign flip"
-    return Finding("scale", 0.94 * fit_quality(res),
+    return Finding("scale", 0.94 * fit_quality(res, tol),
                    f"port = ref × {fmt(c)}{named} (residual {fmt(res)} after undoing it)",
                    {"c": c, "constant": const, "residual": res},
                    f"remove the extra factor {fmt(c)}{named} from the port{inv}")
