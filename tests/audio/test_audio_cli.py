@@ -202,3 +202,12 @@ def test_mel_three_d_tensor_exits_2(cli, tmp_path):
     np.save(path, np.zeros((2, 80, 10), np.float32))
     code, _, err = cli("audio", "mel", path)
     assert code == 2 and "2-D" in err
+
+
+def test_inspect_ogg_vorbis(cli, speech_24k, tmp_path):
+    path = tmp_path / "speech.ogg"
+    sf.write(path, *speech_24k, format="OGG", subtype="VORBIS")
+    code, _, err = cli("audio", "inspect", path, "--json", tmp_path / "r.json", "--no-vad")
+    assert code == 0, err
+    row = json.loads((tmp_path / "r.json").read_text())["files"][0]
+    assert row["format"] == "OGG" and row["verdict"] == "speech"

@@ -129,3 +129,13 @@ def test_known_constants():
     assert nearest_constant(1 / 1024).startswith("1/1024")
     assert nearest_constant(32768.0).startswith("32768")
     assert nearest_constant(0.37) is None
+
+
+def test_port_without_eos_is_too_long(speech_24k):
+    # seed 000: no EOS, 8.13 s of audio where the reference had 1.34 s
+    y, sr = speech_24k
+    tail = 0.05 * np.random.default_rng(4).standard_normal(5 * len(y)).astype(np.float32)
+    result = compare_audio(y, sr, np.concatenate([y, tail]), sr, quality=False)
+    assert result.duration_mismatch and result.status == "different"
+    assert result.duration_ratio == pytest.approx(6.0, rel=0.01)
+    assert any("no EOS" in f for f in result.findings)

@@ -63,6 +63,7 @@ class AudioComparison:
     gain: float = 1.0
     gain_db: float = 0.0
     reversed: bool = False
+    duration_mismatch: bool = False
     rate_fix: dict | None = None
     scores: dict = field(default_factory=dict)
     causes: list[dict] = field(default_factory=list)
@@ -77,7 +78,7 @@ class AudioComparison:
 
     @property
     def status(self) -> str:
-        return "different" if self.causes else "match"
+        return "different" if self.causes or self.duration_mismatch else "match"
 
     def to_dict(self) -> dict:
         return {"status": self.status, "ref_sr": self.ref_sr, "port_sr": self.port_sr,
@@ -85,7 +86,8 @@ class AudioComparison:
                 "duration_ratio": self.duration_ratio, "lag_samples": self.lag_samples,
                 "lag_ms": self.lag_ms, "correlation": self.correlation,
                 "polarity": self.polarity, "gain": self.gain, "gain_db": self.gain_db,
-                "reversed": self.reversed, "sample_rate_fix": self.rate_fix,
+                "reversed": self.reversed, "duration_mismatch": self.duration_mismatch,
+                "sample_rate_fix": self.rate_fix,
                 "scores": self.scores, "causes": self.causes, "findings": self.findings}
 
 
@@ -211,6 +213,7 @@ def compare_audio(ref: np.ndarray, ref_sr: int, port: np.ndarray, port_sr: int,
     ratio = out.duration_ratio if fix is None else (len(port) / fix.content_hz) / (
         len(ref) / ref_sr)
     if abs(ratio - 1.0) > DURATION_TOL:
+        out.duration_mismatch = True
         out.findings.append(f"port lasts {ratio:.2f}× the reference"
                             + (" (no EOS? seed 000: 8.13 s vs 1.34 s)" if ratio > 1.5 else ""))
     if not out.causes and out.scores["snr_db_gain_corrected"] < UNKNOWN_BELOW_SNR_DB:

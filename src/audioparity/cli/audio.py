@@ -103,7 +103,8 @@ def compare(
 
     Reports lag (samples, ms), gain, polarity, duration ratio, a sample-rate mistake, then
     SNR, log-spectral distance, multi-resolution STFT distance, MCD, PESQ and STOI. Exit 1
-    when a cause is named (shift, scale, sign, clipping, reversed, sample_rate, ...).
+    when a cause is named (shift, scale, sign, clipping, reversed, sample_rate, ...) or the
+    durations differ by more than 5 %.
     """
     from ..audio import compare_files
     from ..audio.plots import compare_figure
@@ -129,15 +130,15 @@ def compare(
     for cause in result.causes:
         console.print(f"[red]{cause['cause']}[/red] ({cause['confidence']:.2f}): "
                       f"{cause['detail']}\n    hint: {cause['hint']}")
-    if not result.causes:
-        console.print("[green]match[/green]: no lag, gain, polarity, rate or clipping "
-                      "difference")
+    if result.status == "match":
+        console.print("[green]match[/green]: no lag, gain, polarity, rate, clipping or "
+                      "duration difference")
     if png is not None and result.aligned_ref is not None and len(result.aligned_ref):
         compare_figure(result.aligned_ref, result.aligned_port, result.ref_sr, png,
                        f"{ref.name} vs {port.name}")
         console.print(f"figure: {png}")
     write_json(json_path, result.to_dict())
-    raise typer.Exit(1 if result.causes else 0)
+    raise typer.Exit(1 if result.status == "different" else 0)
 
 
 def _load_tensor(path: Path, name: str | None) -> np.ndarray:
