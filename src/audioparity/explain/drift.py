@@ -23,6 +23,7 @@ from scipy.stats import spearmanr
 
 from .arrays import axis_name, fmt, position_error
 from .finding import ExplainContext, Finding
+from .mask import split_point
 from .registry import signature
 
 _BINS = 64
@@ -58,7 +59,10 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     for axis in range(ref.ndim):
         if ref.shape[axis] < _MIN_LEN:
             continue
-        g = growth(position_error(ref, port, axis)[0])
+        err = position_error(ref, port, axis)[0]
+        if split_point(err, exact=0.05) is not None:
+            continue  # exact up to a step, then wrong: that is a ``mask``, not a drift
+        g = growth(err)
         if g is not None and (best is None or g["rho"] > best[1]["rho"]):
             best = (axis, g)
     if best is None:
