@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from audioparity.explain import explain_pair
+from audioparity.explain import ExplainContext, explain_pair
 
 
 def test_conv1d_weight_in_mlx_layout_read_as_torch_is_layout_021():
@@ -69,3 +69,23 @@ def test_constant_token_offset():
     ref = np.random.default_rng(3).integers(0, 1000, size=(4, 50))
     top = explain_pair(ref, ref + 3)[0]
     assert top.cause == "offset" and top.params["offsets"] == [3]
+
+
+def test_conv_output_wrong_because_its_weight_is_in_mlx_layout_names_the_weight():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv1d(32, 32, 7, padding=3)
+    with torch.no_grad():
+        conv.weight.mul_(3.0)
+    w = conv.weight.detach().numpy()
+    misread = torch.from_numpy(np.ascontiguousarray(w.transpose(0, 2, 1)).reshape(w.shape))
+    x = torch.randn(1, 32, 100)
+    ref = conv(x).detach().numpy()
+    port = torch.nn.functional.conv1d(x, misread, conv.bias, padding=3).detach().numpy()
+    name = "generator.ups.0"
+    ref_t = {f"{name}.weight": w, f"{name}:in0": x.numpy()}
+    port_t = {f"{name}.weight": misread.numpy(), f"{name}:in0": x.numpy()}
+    ctx = ExplainContext(name=name, module_type="Conv1d", get_ref=ref_t.get,
+                         get_port=port_t.get, previous_ok=True)
+    top = explain_pair(ref, port, ctx)[0]
+    assert top.cause == "layout" and top.params["perm"] == [0, 2, 1]
+    assert top.params["tensor"] == f"{name}.weight"

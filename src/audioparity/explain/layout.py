@@ -5,7 +5,9 @@ with the other layout's shape (``port.shape == ref.shape``).
 Seed 002: the Chatterbox ``s3gen`` weights mixed 346 Conv1d weights in MLX layout
 ``[out, k, in]`` with 1 in PyTorch layout ``[out, in, k]``; the vocoder's ConvTranspose1d
 needed ``(1, 2, 0)``. Activations: ``[B, C, T]`` vs ``[B, T, C]``.
-``params["perm"]`` is such that ``port.flat == ref.transpose(perm).flat``.
+``params["perm"]`` is such that ``port.flat == ref.transpose(perm).flat``. When the pair
+itself is no layout but the trace holds the module's weight (``NAME.weight``) on both sides,
+the weight is checked instead (a conv fed a misread weight gives an unrelated output).
 
 Example
 -------
@@ -65,8 +67,32 @@ def _mapped(ref: np.ndarray, perm: tuple[int, ...], idx: np.ndarray) -> np.ndarr
     return ref.reshape(-1)[np.ravel_multi_index(ref_multi, ref.shape)].astype(np.float64)
 
 
+def _weight_layout(ctx: ExplainContext) -> Finding | None:
+    """The module's own weight (``NAME.weight`` on both sides) in another layout."""
+    if not ctx.name:
+        return None
+    key = f"{ctx.name}.weight"
+    try:
+        w_ref, w_port = ctx.get_ref(key), ctx.get_port(key)
+    except (KeyError, OSError, ValueError):
+        return None
+    if w_ref is None or w_port is None:
+        return None
+    found = _pair_layout(np.asarray(w_ref), np.asarray(w_port), ctx)
+    if found is None or found.params.get("reshape_only"):
+        return None
+    found.detail = f"the module's weight {key}: {found.detail}"
+    found.params["tensor"] = key
+    found.confidence *= 0.95  # evidence one step removed from the pair itself
+    return found
+
+
 @signature("layout", same_shape=False)
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
+    return _pair_layout(ref, port, ctx) or _weight_layout(ctx)
+
+
+def _pair_layout(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
     if ref.size != port.size or ref.ndim > _MAX_NDIM:
         return None
     step = max(1, ref.size // _SAMPLE)
@@ -99,6 +125,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
                f"(a layout mix-up, not a transpose of the tensor)")
         reread = True
     known = _HINTS.get(perm)
+    if perm == (0, 2, 1) and ctx.module_type and "Transpose" in ctx.module_type:
+        known = "ConvTranspose1d weight layout"
     hint = (f"convert this tensor with transpose{perm}"
             + (f": {known}" if known else "")
             + ("; the weight file mixes layouts, so convert per tensor by checking its "
