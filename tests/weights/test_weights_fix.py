@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import torch
 from weights_seed002 import S3GenLike
 
 from audioparity.trace import open_trace
 from audioparity.weights import audit_checkpoints, open_checkpoint
+from audioparity.weights.weight_norm import fuse
 
 
 def _load_into_reference(path) -> torch.nn.Module:
@@ -67,3 +69,18 @@ def test_fix_refuses_existing_out_without_force_and_never_writes_in_place(seed00
     code, _, err = cli("weights", "fix", seed002["ref"], seed002["port"], "--out", out,
                        "--force")
     assert code == 0 and out.read_bytes() != b"keep me"
+
+
+def test_weight_norm_old_spelling_gives_the_same_fused_weights(seed002, cli, tmp_path):
+    out = tmp_path / "old.safetensors"
+    code, _, err = cli("weights", "fix", seed002["ref"], seed002["port"], "--out", out,
+                       "--weight-norm", "weight_g")
+    assert code == 0, err
+    with open_trace(out) as fixed, open_trace(seed002["ref"]) as ref:
+        assert "vocoder.ups.0.weight_g" in fixed and "vocoder.conv_pre.weight_v" in fixed
+        assert not any(".parametrizations." in n for n in fixed.names)
+        for module in ("vocoder.ups.0", "vocoder.conv_pre", "vocoder.conv_post"):
+            want = fuse(ref.read(f"{module}.parametrizations.weight.original0"),
+                        ref.read(f"{module}.parametrizations.weight.original1"))
+            got = fuse(fixed.read(f"{module}.weight_g"), fixed.read(f"{module}.weight_v"))
+            assert np.allclose(got, want, atol=1e-6)
