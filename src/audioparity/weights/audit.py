@@ -396,6 +396,14 @@ def _report(ref: Checkpoint, port: Checkpoint, matching: KeyMatching,
                       ("map", "renamed by map rules")):
         if hows.get(how):
             notes.append(f"{text}: {hows[how]} tensors")
+    stored = Counter(e.qtype or f"{e.ref_dtype}->{e.port_dtype}" for e in entries
+                     if e.ref_dtype and e.port_dtype and (e.qtype or e.ref_dtype != e.port_dtype))
+    for kind, n in sorted(stored.items()):
+        bad = sum(1 for e in entries if (e.qtype or f"{e.ref_dtype}->{e.port_dtype}") == kind
+                  and e.status == "mismatch")
+        notes.append(f"{n} tensors stored as {kind}: "
+                     + (f"{bad} with more error than the type gives" if bad
+                        else "errors within what the type gives"))
     by_status = defaultdict(list)
     for e in entries:
         by_status[e.status].append(e)
