@@ -186,6 +186,20 @@ def _peak_concentration(s: _Spectrum, half_width: int = 3) -> float:
     return float(mean[max(0, k - half_width): k + half_width + 1].sum() / total)
 
 
+def _dominant_hz(s: _Spectrum) -> float:
+    power = s.band_power.copy()
+    power[0] = 0.0
+    k = int(np.argmax(power))
+    if power[k] <= 0:
+        return 0.0
+    if 0 < k < len(power) - 1:  # parabolic interpolation on log power
+        a, b, c = np.log(np.maximum(power[k - 1: k + 2], EPS))
+        den = a - 2 * b + c
+        shift = 0.5 * (a - c) / den if den < 0 else 0.0
+        return float(s.freqs_hz[k] + shift * (s.freqs_hz[1] - s.freqs_hz[0]))
+    return float(s.freqs_hz[k])
+
+
 def _median_flatness(s: _Spectrum) -> float:
     return float(np.median(s.flatness)) if len(s.flatness) else 0.0
 
@@ -206,6 +220,11 @@ def spectral_centroid_hz(y: np.ndarray, sr: int) -> float:
 def high_frequency_ratio(y: np.ndarray, sr: int, split_hz: float = HF_SPLIT_HZ) -> float:
     """Share of spectral power above ``split_hz`` Hz (0..1); speech is under ~0.2 at 4 kHz."""
     return _hf_ratio(_spectrum(y, sr), split_hz)
+
+
+def dominant_frequency_hz(y: np.ndarray, sr: int) -> float:
+    """Frequency of the strongest bin of the long-term spectrum, in Hz (a tone's frequency)."""
+    return _dominant_hz(_spectrum(y, sr))
 
 
 def peak_concentration(y: np.ndarray, sr: int) -> float:
@@ -297,6 +316,7 @@ class AudioMetrics:
     spectral_flatness: float
     spectral_centroid_hz: float
     high_frequency_ratio: float
+    dominant_frequency_hz: float
     peak_concentration: float
     syllabic_modulation: float
     voiced_fraction: float
@@ -332,6 +352,7 @@ def describe(y: np.ndarray, sr: int) -> AudioMetrics:
         spectral_flatness=_median_flatness(spectrum),
         spectral_centroid_hz=_centroid_hz(spectrum),
         high_frequency_ratio=_hf_ratio(spectrum, HF_SPLIT_HZ),
+        dominant_frequency_hz=_dominant_hz(spectrum),
         peak_concentration=_peak_concentration(spectrum),
         syllabic_modulation=syllabic_modulation(x, sr),
         **asdict(pitch))

@@ -94,7 +94,14 @@ def _yin_block(frames: np.ndarray, tau_min: int, tau_max: int,
         if not step.any():
             break
         idx = np.where(step, nxt, idx)
+    # a dip at the edge of the search range is no true minimum (an octave error or a
+    # harmonic): take the deepest interior dip instead
+    edge = idx == 0
+    interior = search[:, 1:].argmin(axis=1) + 1
+    idx = np.where(edge, interior, idx)
     best = search[rows, idx]
+    silent = energy0[:, 0] < 1e-10 * window  # an all-zero frame is not periodic
+    best = np.where(silent, 1.0, best)
     # parabolic interpolation around the chosen lag
     left = search[rows, np.maximum(idx - 1, 0)]
     right = search[rows, np.minimum(idx + 1, search.shape[1] - 1)]
@@ -102,5 +109,5 @@ def _yin_block(frames: np.ndarray, tau_min: int, tau_max: int,
     safe = np.where(np.abs(denom) > 1e-12, denom, 1.0)
     offset = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / safe, 0.0)
     f0 = PITCH_SR / (idx + tau_min + np.clip(offset, -1, 1))
-    aperiodicity = np.clip(search.min(axis=1), 0.0, 1.5)
+    aperiodicity = np.where(silent, 1.0, np.clip(search.min(axis=1), 0.0, 1.5))
     return np.where(best < threshold, f0, np.nan), aperiodicity

@@ -23,8 +23,8 @@ GOOD_VERDICTS = ("speech", "music_or_tonal")
 
 MIN_DURATION_S = 0.05
 SILENCE_PEAK_DBFS = -50.0
-CLIPPED_FRACTION = 0.005
-FLAT_TOP_FRACTION = 0.01
+CLIPPED_FRACTION = 0.001
+FLAT_TOP_FRACTION = 0.002
 NOISE_MAX_VOICED = 0.10
 NOISE_MAX_HARMONICITY = 0.60
 TONE_MIN_VOICED = 0.90
@@ -74,7 +74,8 @@ def _content(m: AudioMetrics) -> tuple[str, list[str]]:
     if v >= TONE_MIN_VOICED and m.f0_spread_semitones < TONE_MAX_SPREAD_ST:
         return "tone", [f"voiced frames {v:.2f} ≥ {TONE_MIN_VOICED}",
                         (f"steady pitch (spread {m.f0_spread_semitones:.2f} < "
-                        f"{TONE_MAX_SPREAD_ST} semitones) at {m.f0_median_hz:.0f} Hz")]
+                        f"{TONE_MAX_SPREAD_ST} semitones)"),
+                        f"strongest component {m.dominant_frequency_hz:.0f} Hz"]
     if v >= MUSIC_MIN_VOICED and h >= MUSIC_MIN_HARMONICITY:
         return "music_or_tonal", [
             (f"voiced almost throughout ({v:.2f} ≥ {MUSIC_MIN_VOICED}) with harmonicity "
@@ -145,7 +146,7 @@ def classify(m: AudioMetrics, vad: VadOpinion | None = None, nonfinite: int = 0)
                         f"(≥ {CLIPPED_FRACTION:.1%})")
     if m.flat_top_fraction >= FLAT_TOP_FRACTION and content != "tone":
         clip_why.append(f"{m.flat_top_fraction:.1%} of samples in flat runs at the peak "
-                        f"{m.peak:.3f} (≥ {FLAT_TOP_FRACTION:.0%})")
+                        f"{m.peak:.3f} (≥ {FLAT_TOP_FRACTION:.1%})")
     if clip_why:
         return Verdict("clipped", clip_why + [f"underneath: {content}"] + ["→ clipped"],
                        content, vad, findings)
