@@ -148,3 +148,29 @@ def test_wrong_rope_theta_is_rope_variant_base():
     top = explain_pair(ref.numpy(), port.numpy())[0]
     assert top.cause == "rope_variant"
     assert (top.params["ref_base"], top.params["port_base"]) == (1e6, 1e4)
+
+
+def test_missing_q_norm_at_rope_with_inputs_recorded_on_both_sides():
+    cfg = Qwen3Config(hidden_size=128, num_attention_heads=4, head_dim=32)
+    q = _qwen3_q()
+    cos, sin = Qwen3RotaryEmbedding(cfg)(q, torch.arange(q.shape[2])[None])
+    normed = _qwen3_norm()(q).detach()
+    ref, _ = apply_rotary_pos_emb(normed, normed, cos, sin)
+    port, _ = apply_rotary_pos_emb(q, q, cos, sin)               # Qwen2: no q_norm
+    name = "model.layers.0.self_attn.apply_rotary_pos_emb"
+    ref_t = {f"{name}:in0": normed.numpy(), f"{name}:in2": cos.numpy(),
+             f"{name}:in3": sin.numpy()}
+    port_t = {f"{name}:in0": q.numpy(), f"{name}:in2": cos.numpy(), f"{name}:in3": sin.numpy()}
+    ctx = ExplainContext(name=name, get_ref=ref_t.get, get_port=port_t.get)
+    top = explain_pair(ref.numpy(), port.numpy(), ctx)[0]
+    assert top.cause == "missing_norm" and top.params["side"] == "port skips it"
+
+
+def test_long_prefill_rope_is_cropped_and_still_named():
+    q = torch.randn(1, 8, 2048, 128)
+    cfg = Qwen3Config(hidden_size=1024, num_attention_heads=8, head_dim=128,
+                      rope_parameters={"rope_type": "default", "rope_theta": 1e6})
+    cos, sin = Qwen3RotaryEmbedding(cfg)(q, torch.arange(2048)[None])
+    ref, _ = apply_rotary_pos_emb(q, q, cos, sin)
+    top = explain_pair(ref.numpy(), _interleaved_rope(q, cos, sin).numpy())[0]
+    assert top.cause == "rope_variant" and top.params["ref_base"] == 1e6

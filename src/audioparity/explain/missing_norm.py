@@ -87,5 +87,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         return None
     x = ctx.input(0, "ref")
     if x is not None and x.shape == ref.shape:
-        return _with_input(crop_around(x, -1), r, p)
+        found = _with_input(crop_around(x, -1), r, p)
+        if found is not None:
+            return found
     return _outputs_only(r, p)

@@ -34,13 +34,16 @@ _CROP = 1 << 16
 
 
 def _crop(x: np.ndarray) -> np.ndarray:
-    """Keep head_dim and the sequence axis whole; cut the leading axes."""
-    x = np.asarray(x, dtype=np.float64)
+    """Keep head_dim whole; cut the leading axes, then the sequence axis from its end (the
+    positions kept still start at 0)."""
+    x = np.asarray(x)
     while x.ndim > 2 and x.size > _CROP and x.shape[0] > 1:
         x = x[: max(1, x.shape[0] * _CROP // x.size)]
     while x.ndim > 3 and x.size > _CROP and x.shape[1] > 1:
         x = x[:, : max(1, x.shape[1] * _CROP // x.size)]
-    return x
+    if x.size > _CROP:
+        x = x[..., : max(2, x.shape[-2] * _CROP // x.size), :]
+    return np.asarray(x, dtype=np.float64)
 
 
 def _broadcast(table: np.ndarray, x: np.ndarray) -> np.ndarray | None:
@@ -54,6 +57,12 @@ def _broadcast(table: np.ndarray, x: np.ndarray) -> np.ndarray | None:
     except ValueError:
         return None
     return t
+
+
+def _crop_like(table: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Cut a broadcastable cos/sin table to the cropped tensor's leading axes and length."""
+    index = tuple(slice(0, min(n, m)) for n, m in zip(table.shape, x.shape))
+    return table[index]
 
 
 def _input_index(name: str) -> tuple[str, int]:
@@ -130,8 +139,9 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         cos, sin = sub.input(2, "port"), sub.input(3, "port")
         tabs = []
         if cos is not None and sin is not None:
-            cos, sin = _broadcast(cos, x), _broadcast(sin, x)
+            cos, sin = _broadcast(cos, ref), _broadcast(sin, ref)
             if cos is not None and sin is not None:
+                cos, sin = _crop_like(cos, x), _crop_like(sin, x)
                 tabs = [(None, cos, sin)]
                 method = "from the recorded input and cos/sin"
         if not tabs:
