@@ -91,3 +91,21 @@ def test_silero_says_not_used_when_missing(monkeypatch, speech_24k):
 def test_silero_is_used_and_agrees_on_speech(speech_24k):
     opinion = silero_opinion(*speech_24k)
     assert opinion.used and opinion.speech_fraction > 0.8
+
+
+def test_mild_clipping_of_loud_speech_is_caught(speech_24k):
+    # a port that forgets to normalise (seed 000): x3.2 gain, only ~0.3 % of samples clip
+    y, sr = speech_24k
+    loud = np.clip(3.2 * y, -1, 1)
+    verdict = classify(describe(loud, sr))
+    assert verdict.verdict == "clipped" and verdict.content == "speech"
+    assert classify(describe(y, sr)).verdict == "speech"
+
+
+@pytest.mark.parametrize("f0", [1000.0, 3000.0, 7000.0])
+def test_tone_names_its_frequency(f0):
+    sr = 48000
+    t = np.arange(2 * sr) / sr
+    verdict = classify(describe((0.5 * np.sin(2 * np.pi * f0 * t)).astype(np.float32), sr))
+    assert verdict.verdict == "tone"
+    assert f"strongest component {f0:.0f} Hz" in verdict.reasons[-1]
