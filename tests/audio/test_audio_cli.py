@@ -49,7 +49,7 @@ def test_inspect_many_files_and_pngs(cli, speech_wav, noise_wav, tmp_path):
     code, out, err = cli("audio", "inspect", speech_wav, noise_wav, "--png", figs,
                          "--json", "-")
     assert code == 1, err  # noise is a problem
-    data = json.loads(out[out.index("{\n"):])
+    data = json.loads(out)  # --json - prints JSON only
     assert [f["verdict"] for f in data["files"]] == ["speech", "noise"]
     assert data["files"][0]["vad"]["used"] is True
     for name in ("speech.png", "noise.png"):
@@ -149,7 +149,7 @@ def test_compare_rate_mistake(cli, speech_24k, tmp_path):
     sf.write(port, resample(y, sr, 22050), 24000)
     code, out, _ = cli("audio", "compare", ref, port, "--json", "-", "--no-quality")
     assert code == 1
-    data = json.loads(out[out.index("{\n"):])
+    data = json.loads(out)  # --json - prints JSON only
     assert data["sample_rate_fix"] == {"written_hz": 24000, "content_hz": 22050}
 
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import numpy as np
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from ..errors import InputError
@@ -15,6 +16,11 @@ from .common import console, progress_bar, write_json
 
 JsonOpt = Annotated[str | None, typer.Option("--json", help="Write the result as JSON "
                                                             "(- for stdout).")]
+
+
+def _human(json_path: str | None) -> Console:
+    """Where the human-readable report goes: stdout, or nowhere when JSON goes to stdout."""
+    return Console(quiet=True) if json_path == "-" else console
 
 
 def _fmt(value: float, spec: str = ".2f") -> str:
@@ -45,6 +51,7 @@ def inspect(
     from ..audio import inspect_file
     from ..audio.plots import inspect_figure
 
+    con = _human(json_path)
     results, failed = [], []
     with progress_bar() as bar:
         task = bar.add_task("inspect", total=len(files))
@@ -68,19 +75,19 @@ def inspect(
                       f"{m.spectral_flatness:.3f}", f"{100 * m.high_frequency_ratio:.1f}",
                       f"{m.voiced_fraction:.2f}", f0, f"[{style}]{v.verdict}[/{style}]")
     if results:
-        console.print(table)
+        con.print(table)
     for item in results:
         v = item.verdict
-        console.print(f"[bold]{Path(item.clip.path).name}[/bold]: {'; '.join(v.reasons)}")
+        con.print(f"[bold]{Path(item.clip.path).name}[/bold]: {'; '.join(v.reasons)}")
         for note in item.clip.notes + v.findings:
-            console.print(f"  - {note}")
+            con.print(f"  - {note}")
         if not v.vad.used:
-            console.print(f"  - Silero VAD {v.vad.reason}")
+            con.print(f"  - Silero VAD {v.vad.reason}")
         if png and item.clip.y.size:
             target = _png_target(png, Path(item.clip.path), len(files) > 1)
             inspect_figure(item.clip.y, item.clip.sr, target,
                            f"{Path(item.clip.path).name}: {v.verdict}")
-            console.print(f"  figure: {target}")
+            con.print(f"  figure: {target}")
     write_json(json_path, {"files": [r.to_dict() for r in results],
                            "errors": [str(e) for e in failed]})
     for exc in failed:
@@ -109,6 +116,7 @@ def compare(
     from ..audio import compare_files
     from ..audio.plots import compare_figure
 
+    con = _human(json_path)
     result = compare_files(ref, port, quality=quality)
     table = Table(title=f"audio compare: {ref.name} vs {port.name}", show_header=False)
     table.add_column("quantity")
@@ -124,19 +132,19 @@ def compare(
     for key, value in result.scores.items():
         if key != "notes":
             table.add_row(key, _fmt(value, ".3f") if isinstance(value, float) else str(value))
-    console.print(table)
+    con.print(table)
     for note in result.scores.get("notes", []) + result.findings:
-        console.print(f"  - {note}")
+        con.print(f"  - {note}")
     for cause in result.causes:
-        console.print(f"[red]{cause['cause']}[/red] ({cause['confidence']:.2f}): "
+        con.print(f"[red]{cause['cause']}[/red] ({cause['confidence']:.2f}): "
                       f"{cause['detail']}\n    hint: {cause['hint']}")
     if result.status == "match":
-        console.print("[green]match[/green]: no lag, gain, polarity, rate, clipping or "
+        con.print("[green]match[/green]: no lag, gain, polarity, rate, clipping or "
                       "duration difference")
     if png is not None and result.aligned_ref is not None and len(result.aligned_ref):
         compare_figure(result.aligned_ref, result.aligned_port, result.ref_sr, png,
                        f"{ref.name} vs {port.name}")
-        console.print(f"figure: {png}")
+        con.print(f"figure: {png}")
     write_json(json_path, result.to_dict())
     raise typer.Exit(1 if result.status == "different" else 0)
 
@@ -171,16 +179,17 @@ def mel(
     """
     from ..audio import check_mel
 
+    con = _human(json_path)
     array = _load_tensor(tensor, name)
     try:
         report = check_mel(array)
     except ValueError as exc:
         raise InputError(tensor, str(exc)) from None
     style = "green" if report.ok else "red"
-    console.print(f"{tensor.name}: shape {report.shape}, mel axis {report.mel_axis} "
+    con.print(f"{tensor.name}: shape {report.shape}, mel axis {report.mel_axis} "
                   f"({report.n_mels} bands x {report.n_frames} frames), "
                   f"scale guess {report.scale_guess}")
-    console.print(f"[{style}]{report.verdict}[/{style}]: " + "; ".join(report.reasons))
+    con.print(f"[{style}]{report.verdict}[/{style}]: " + "; ".join(report.reasons))
     write_json(json_path, report.to_dict())
     raise typer.Exit(0 if report.ok else 1)
 
