@@ -100,3 +100,16 @@ def test_f16_overflow_is_nonfinite_with_first_index():
     assert top.cause == "nonfinite" and top.params["side"] == "port"
     first = tuple(top.params["first_index"])
     assert not np.isfinite(port[first])
+
+
+@pytest.mark.parametrize("qtype", ["Q8_0", "Q4_0"])
+def test_gguf_quantization_damage_is_precision_for_its_block_format(qtype):
+    from gguf import GGMLQuantizationType
+    from gguf.quants import dequantize, quantize
+
+    q = GGMLQuantizationType[qtype]
+    w = (0.05 * torch.randn(256, 512)).numpy()
+    port = dequantize(quantize(w, q), q)
+    findings = explain_pair(w, port, ExplainContext(port_qtype=qtype))
+    assert [f.cause for f in findings] == ["precision"]
+    assert findings[0].params["consistent_with"] == qtype

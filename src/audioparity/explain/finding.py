@@ -76,6 +76,7 @@ class ExplainContext:
     ``get_ref`` / ``get_port`` fetch other tensors by their reference-side name (a module's
     recorded inputs are ``NAME:in0``, ``NAME:in1`` …) and return None when absent.
     ``history`` holds earlier pairs' metrics dicts (name, max_abs, rel_l2, cosine, snr_db, ok).
+    ``port_qtype`` is the port tensor's GGUF quantization type when it was dequantized.
     """
 
     name: str = ""
@@ -87,6 +88,7 @@ class ExplainContext:
     previous_name: str | None = None
     previous_ok: bool | None = None
     history: list[dict] = field(default_factory=list)
+    port_qtype: str | None = None  # GGUF quantization type of the port tensor (Q8_0, Q4_K …)
 
     def input(self, index: int = 0, side: str = "ref") -> np.ndarray | None:
         """The module's recorded positional input ``NAME:in{index}`` (None when not recorded).

@@ -2,7 +2,8 @@
 leaves — noise-like, proportional to the values, small. Not a bug in itself.
 
 Seed 001: the talker ran in bf16 on CUDA and f32 on CPU; per-component max diffs of 1e-5 to
-4e-5 in f32 and ~1e-2 relative in bf16. Seed 003: Q8_0 quantization damage per layer.
+4e-5 in f32 and ~1e-2 relative in bf16. Seed 003: Q8_0 quantization damage per layer (with
+``ctx.port_qtype`` set, the bound is that block format's).
 Fires with low confidence so that any real cause outranks it.
 
 Example
@@ -22,8 +23,11 @@ from .arrays import clearly_different, correlation, fmt, on_bf16_grid, paired_sa
 from .finding import ExplainContext, Finding
 from .registry import signature
 
-#: Relative L2 errors that each format's rounding (and a few layers of it) can explain.
-_BOUNDS = (("float16", 2e-3), ("bfloat16", 2.5e-2), ("8-bit quantization", 4e-2))
+#: Relative L2 errors that rounding (and a few layers of it) can explain, by level.
+_LEVELS = (("float16", 2e-3), ("bfloat16 or 8-bit", 2.5e-2), ("8-bit quantization", 4e-2))
+#: The same for GGUF block formats (the port tensor dequantized).
+_QTYPE_BOUNDS = {"Q8_0": 4e-2, "Q8_1": 4e-2, "Q6_K": 6e-2, "Q5_0": 0.1, "Q5_1": 0.1,
+                 "Q5_K": 0.1, "Q4_0": 0.2, "Q4_1": 0.2, "Q4_K": 0.2}
 
 
 @signature("precision", dtypes="float")
@@ -42,14 +46,19 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     if top > 0.5 and energy.size >= 100:
         return None  # concentrated in a few elements: not rounding
     declared = {ctx.ref_dtype, ctx.port_dtype} - {"float32", "float64"}
-    grid = "bfloat16" if (on_bf16_grid(p) != on_bf16_grid(r)) else None
-    fmt_name = next((name for name, bound in _BOUNDS if err <= bound), None)
-    if fmt_name is None:
+    grid = on_bf16_grid(p) != on_bf16_grid(r)
+    if ctx.port_qtype:
+        bound = _QTYPE_BOUNDS.get(ctx.port_qtype, 0.25)
+        consistent = ctx.port_qtype if err <= bound else None
+    else:
+        level = next((name for name, bound in _LEVELS if err <= bound), None)
+        consistent = None if level is None else (
+            "bfloat16" if grid else min(declared) if declared else level)
+    if consistent is None:
         return None
-    consistent = grid or (min(declared) if declared else fmt_name)
     stored = f"; stored dtypes {ctx.ref_dtype}/{ctx.port_dtype}" if declared else ""
     ongrid = "; port values lie on the bf16 grid" if grid else ""
-    return Finding("precision", 0.3 if declared or grid else 0.25,
+    return Finding("precision", 0.3 if declared or grid or ctx.port_qtype else 0.25,
                    f"rel L2 {fmt(err)}, noise-like (corr with ref {fmt(correlation(d, r))}), "
                    f"consistent with {consistent} rounding{stored}{ongrid}",
                    {"rel_l2": err, "consistent_with": consistent,
