@@ -81,3 +81,16 @@ def test_unknown_describes_error_in_one_head():
     unknown = next(f for f in findings if f.cause == "unknown")
     conc = unknown.params["concentration"]
     assert (conc["axis"], conc["index"]) == (1, 5) and "slice 5 of axis 1" in unknown.detail
+
+
+def test_zero_vs_reflect_padding_is_unknown_pointing_at_both_edges():
+    torch.manual_seed(4)
+    ref_conv = torch.nn.Conv1d(8, 8, 9, padding=4, padding_mode="reflect")
+    port_conv = torch.nn.Conv1d(8, 8, 9, padding=4)
+    port_conv.load_state_dict(ref_conv.state_dict())
+    x = torch.randn(1, 8, 200)
+    findings = explain_pair(ref_conv(x).detach().numpy(), port_conv(x).detach().numpy())
+    assert findings[0].cause == "unknown"
+    conc = findings[0].params["concentration"]
+    assert conc["axis"] == 2 and conc["where"] == "first and last"
+    assert "padding" in findings[0].detail

@@ -49,8 +49,11 @@ def concentration(ref: np.ndarray, port: np.ndarray) -> dict | None:
         else:
             edge = max(1, n // 20)
             first, last = float(share[:edge].sum()), float(share[-edge:].sum())
-            where, s = ("first", first) if first >= last else ("last", last)
-            if n < 10 or s < max(0.5, 4 * edge / n):
+            if min(first, last) >= 0.2:
+                where, s = "first and last", first + last
+            else:
+                where, s = ("first", first) if first >= last else ("last", last)
+            if n < 10 or s < max(0.5, 8 * edge / n):
                 continue
             cand = {"axis": axis, "where": where, "positions": edge, "share": s}
         if best is None or cand["share"] > best["share"]:
