@@ -133,3 +133,41 @@ def labelled_set(workdir: Path) -> list[Clip]:
     dither = (rng.standard_normal(3 * 22050) * 10 ** (-90 / 20)).astype(np.float32)
     clips.append(Clip("dither_-90dBFS", "silence", dither, 22050))
     return clips
+
+
+HELD_OUT_SENTENCES = {
+    "pt": "O gato preto dorme tranquilo no sofá da sala enquanto chove lá fora.",
+    "pl": "Dzisiaj rano pojechałem rowerem do pracy przez park miejski.",
+    "sv": "Vi ska åka till landet i sommar och bada i sjön varje dag.",
+    "en-gb-x-rp": "Would you like a cup of tea before the meeting starts this afternoon?",
+    "en+m3": "Numbers one two three four five six seven eight nine ten.",
+    "de+f2": "Können Sie mir bitte sagen, wie spät es jetzt ist?",
+    "fi": "Huomenna sataa lunta koko päivän pohjoisessa.",
+    "ru": "Сегодня хорошая погода и мы идём гулять в парк.",
+}
+
+
+def held_out_set(workdir: Path) -> list[Clip]:
+    """38 clips never used to set a threshold: other voices, rates, tones and noises."""
+    rng = np.random.default_rng(99)
+    clips: list[Clip] = []
+    for voice, text in HELD_OUT_SENTENCES.items():
+        for rate in (140, 200):
+            y, sr = espeak(text, voice, rate, workdir / f"held_{voice}_{rate}.wav")
+            y = _normalise(y, 0.6)
+            clips.append(Clip(f"{voice}_{rate}", "speech", y, sr))
+            if rate == 140:
+                clips.append(Clip(f"phase_randomised_{voice}", "noise",
+                                  phase_randomised(y, rng), sr))
+                clips.append(Clip(f"clipped_{voice}", "clipped",
+                                  np.clip(3 * y, -1, 1).astype(np.float32), sr))
+    t = np.arange(2 * 32000) / 32000
+    for f0 in (60, 250, 5000):
+        clips.append(Clip(f"sine_{f0}Hz", "tone",
+                          (0.3 * np.sin(2 * np.pi * f0 * t)).astype(np.float32), 32000))
+    for exponent in (0.5, 1.5):
+        noise = _normalise(_coloured_noise(3 * 22050, exponent, rng), 0.3)
+        clips.append(Clip(f"noise_1/f^{exponent}", "noise", noise, 22050))
+    tune = melody(32000, [523, 587, 659, 698, 784, 880] * 2, 0.22)
+    clips.append(Clip("melody", "music_or_tonal", _normalise(tune, 0.5), 32000))
+    return clips

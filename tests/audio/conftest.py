@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from audio_corpus import espeak, labelled_set
+from audio_corpus import espeak, held_out_set, labelled_set
 
 from audioparity.audio.spectral import resample
 
@@ -41,6 +41,12 @@ def espeak_available() -> None:
 def labelled(tmp_path_factory, espeak_available):
     """The labelled calibration set (≥ 40 clips), generated once per session."""
     return labelled_set(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture(scope="session")
+def held_out(tmp_path_factory, espeak_available):
+    """Clips from other voices and sources, never used to set a threshold."""
+    return held_out_set(tmp_path_factory.mktemp("held_out"))
 
 
 @pytest.fixture(scope="session")

@@ -44,6 +44,15 @@ def test_verdict_accuracy_on_labelled_set(labelled, accuracy_log, use_vad):
     assert exact >= 0.90, f"{line}; wrong: {wrong}"
 
 
+def test_verdict_accuracy_on_held_out_clips(held_out, accuracy_log):
+    exact, binary, wrong = _score(held_out, use_vad=False)
+    line = (f"held out, rules only: {len(held_out)} clips, speech vs non-speech {binary:.1%}, "
+            f"exact verdict {exact:.1%}")
+    accuracy_log.append(line)
+    assert binary >= 0.95, f"{line}; wrong: {wrong}"
+    assert exact >= 0.90, f"{line}; wrong: {wrong}"
+
+
 def test_white_noise_reasons_name_flatness_and_no_voicing():
     y = (0.1 * np.random.default_rng(0).standard_normal(44100 * 2)).astype(np.float32)
     verdict = classify(describe(y, 44100))
