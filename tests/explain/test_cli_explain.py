@@ -97,3 +97,17 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, problem):
     assert code == 2
     assert len(err.strip().splitlines()) == 1 and err.startswith("audioparity: error:")
     assert {p: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()} == before
+
+
+def test_top_limits_the_causes_listed(cli, tmp_path):
+    x = torch.randn(2, 64, 128) * 2
+    write_trace(tmp_path / "ref.safetensors", {"act:in0": x.numpy(),
+                                               "act": torch.nn.GELU()(x).numpy()})
+    write_trace(tmp_path / "port.safetensors",
+                {"act:in0": x.numpy(), "act": torch.nn.GELU(approximate="tanh")(x).numpy()})
+    args = ["explain", tmp_path / "ref.safetensors", tmp_path / "port.safetensors",
+            "--ref-name", "act", "--json", "-"]
+    _, stdout, _ = cli(*args)
+    assert len(json.loads(stdout)["causes"]) > 1
+    _, stdout, _ = cli(*args, "--top", "1")
+    assert [c["cause"] for c in json.loads(stdout)["causes"]] == ["activation"]
