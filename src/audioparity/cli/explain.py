@@ -63,8 +63,7 @@ def explain(
 ) -> None:
     """Say why PORT differs from REF: ranked causes with evidence and a fix hint.
 
-    Exit 0 when they agree (or differ only by reduced precision), 1 when a cause is found,
-    2 when an input cannot be read.
+    Exit 0: parity, or reduced-precision noise only; 1: a cause found; 2: unreadable input.
     """
     kinds = _kinds(kind)
     with open_trace(ref) as ref_trace, open_trace(port) as port_trace:
