@@ -211,3 +211,12 @@ def test_inspect_ogg_vorbis(cli, speech_24k, tmp_path):
     assert code == 0, err
     row = json.loads((tmp_path / "r.json").read_text())["files"][0]
     assert row["format"] == "OGG" and row["verdict"] == "speech"
+
+
+def test_antiphase_stereo_is_called_out(tmp_path, speech_24k):
+    y, sr = speech_24k
+    path = tmp_path / "antiphase.wav"
+    sf.write(path, np.stack([y, -y], axis=1), sr, subtype="FLOAT")
+    clip = load_audio(path)
+    assert clip.channels == 2
+    assert any("cancel in the mono mix" in note for note in clip.notes)

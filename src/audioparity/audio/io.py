@@ -51,13 +51,15 @@ class AudioClip:
     notes: list[str] = field(default_factory=list)
 
 
-def _mono(block: np.ndarray) -> tuple[np.ndarray, int]:
-    """Mono mix of a ``(frames, channels)`` block and its count of non-finite samples."""
+def _mono(block: np.ndarray) -> tuple[np.ndarray, int, float]:
+    """Mono mix of a ``(frames, channels)`` block, its count of non-finite samples, and the
+    block's energy summed over channels (to notice channels that cancel in the mix)."""
     bad = ~np.isfinite(block)
     n_bad = int(bad.sum())
     if n_bad:
         block = np.where(bad, 0.0, block)
-    return block.mean(axis=1, dtype=np.float64).astype(np.float32), n_bad
+    energy = float(np.sum(np.square(block, dtype=np.float64)))
+    return block.mean(axis=1, dtype=np.float64).astype(np.float32), n_bad, energy
 
 
 def _open(path: Path) -> sf.SoundFile:
@@ -111,7 +113,7 @@ def load_audio(path: str | Path, max_analysed_s: float = MAX_ANALYSED_S,
                 clip.excerpts = count
                 clip.notes.append(f"long file: analysed {count} excerpts of {EXCERPT_S:g} s "
                                   f"spread over {frames / sr:.0f} s")
-            pieces = []
+            pieces, channel_energy = [], 0.0
             for start in starts:
                 f.seek(start)
                 remaining = length
@@ -120,14 +122,20 @@ def load_audio(path: str | Path, max_analysed_s: float = MAX_ANALYSED_S,
                                    always_2d=True)
                     if len(block) == 0:
                         break
-                    mono, bad = _mono(block)
+                    mono, bad, energy = _mono(block)
                     clip.nonfinite += bad
+                    channel_energy += energy
                     pieces.append(mono)
                     remaining -= len(block)
         except (sf.LibsndfileError, RuntimeError) as exc:
             raise InputError(p, f"truncated or corrupt audio data: {exc}") from None
     clip.y = np.concatenate(pieces) if pieces else np.zeros(0, np.float32)
     clip.analysed_s = len(clip.y) / sr
+    mix_energy = float(np.sum(np.square(clip.y, dtype=np.float64))) * channels
+    if channels > 1 and channel_energy > 0 and mix_energy < 0.01 * channel_energy:
+        clip.notes.append("the channels cancel in the mono mix (anti-phase?): the mix is "
+                          f"{10 * np.log10(max(mix_energy, 1e-30) / channel_energy):.0f} dB "
+                          "below the channels")
     if len(clip.y) < min(frames, int(max_analysed_s * sr)) and clip.excerpts == 1:
         clip.notes.append(f"file declares {frames} frames but only {len(clip.y)} could be read")
     return clip
