@@ -135,7 +135,8 @@ def _explain(result: CompareResult, ref_t: Trace, port_t: Trace, alignment: Alig
             prev = result.entries[i - 1] if i > 0 else None
             ctx = ExplainContext(
                 name=entry.name, module_type=modules.get(module_path(entry.name)),
-                ref_dtype=entry.ref_dtype, port_dtype=entry.port_dtype, get_ref=get_ref,
+                ref_dtype=entry.ref_dtype, port_dtype=entry.port_dtype,
+                port_qtype=port_t.info(entry.port_name).qtype, get_ref=get_ref,
                 get_port=get_port, previous_name=prev.name if prev else None,
                 previous_ok=prev.ok if prev else None, history=list(history))
             causes = explain_pair(ref_t.read(entry.ref_name), port_t.read(entry.port_name), ctx)
