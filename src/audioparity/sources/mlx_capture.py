@@ -21,97 +21,43 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..trace import TraceWriter
-from .naming import ROOT_NAME, NameFilter, input_name, output_name, repeat_name, step_prefix
+from .naming import ROOT_NAME, NameFilter
+from .recorder import Recorder
 
 
-@dataclass
-class MLXRecorder:
-    """Collects arrays from the patched ``__call__``; writes a trace or keeps them in memory."""
+class MLXRecorder(Recorder):
+    """Recorder for ``mx.array`` values (evaluated when recorded)."""
 
-    writer: TraceWriter | None
-    dtype: str | None
-    filter: NameFilter
-    max_tensors: int | None
-    max_bytes: int | None
-    names: list[str] = field(default_factory=list)
-    tensors: dict[str, np.ndarray] = field(default_factory=dict)
-    module_types: dict[str, str] = field(default_factory=dict)
-    truncated: bool = False
-    bytes_recorded: int = 0
-    step: int | None = None
-    _repeats: dict[str, int] = field(default_factory=dict)
+    def elements(self, value: Any) -> Iterator[tuple[int, Any]]:
+        """(index, array) for an ``mx.array``, or each array element of a tuple/list/dict."""
+        import mlx.core as mx
 
-    def next_step(self) -> None:
-        """Open the next generation step: later names get the ``@k/`` prefix."""
-        self.step = 0 if self.step is None else self.step + 1
-        self._repeats.clear()
-
-    def enter(self, path: str) -> str:
-        """A module starts: return its (step-prefixed, repeat-suffixed) base name."""
-        key = step_prefix(self.step) + path
-        repeat = self._repeats.get(key, 0)
-        self._repeats[key] = repeat + 1
-        return repeat_name(key, repeat)
-
-    def record(self, base: str, path: str, value: Any, kind: str) -> None:
-        """Store an array, or each array element of a tuple/list/dict, under SPEC names."""
-        if not self.filter(path):
+        if isinstance(value, mx.array):
+            yield 0, value
             return
-        for index, array in _arrays_of(value):
-            name = output_name(base, index) if kind == "out" else input_name(base, index)
-            self._store(name, array)
+        if isinstance(value, dict):
+            value = tuple(value.values())
+        if isinstance(value, (tuple, list)):
+            for i, item in enumerate(value):
+                if isinstance(item, mx.array):
+                    yield i, item
 
-    def _store(self, name: str, array: Any) -> None:
-        if self.truncated or name in self.tensors or (self.writer and name in self.writer):
-            return
-        arr, store_as = _to_numpy(array, self.dtype)
-        nbytes = arr.size * (2 if store_as in ("bfloat16", "float16") else arr.dtype.itemsize)
-        if (self.max_tensors is not None and len(self.names) >= self.max_tensors) or (
-                self.max_bytes is not None and self.bytes_recorded + nbytes > self.max_bytes):
-            self.truncated = True
-            return
-        if self.writer is not None:
-            self.writer.add(name, arr, dtype=store_as)
-        else:
-            keep = store_as if store_as not in (None, "bfloat16") else arr.dtype
-            self.tensors[name] = arr.astype(keep, copy=False)
-        self.names.append(name)
-        self.bytes_recorded += nbytes
+    def to_numpy(self, array: Any) -> tuple[np.ndarray, str | None]:
+        import mlx.core as mx
 
-
-def _arrays_of(value: Any) -> Iterator[tuple[int, Any]]:
-    """(index, array) for an ``mx.array``, or each array element of a tuple/list/dict."""
-    import mlx.core as mx
-
-    if isinstance(value, mx.array):
-        yield 0, value
-        return
-    if isinstance(value, dict):
-        value = tuple(value.values())
-    if isinstance(value, (tuple, list)):
-        for i, item in enumerate(value):
-            if isinstance(item, mx.array):
-                yield i, item
-
-
-def _to_numpy(array: Any, dtype: str | None) -> tuple[np.ndarray, str | None]:
-    """Evaluate an ``mx.array`` and return (NumPy array, dtype to store it as)."""
-    import mlx.core as mx
-
-    if array.dtype == mx.bfloat16:
-        # NumPy has no bfloat16: widen exactly, and store as bf16 unless told otherwise
-        return np.array(array.astype(mx.float32)), dtype or "bfloat16"
-    if mx.issubdtype(array.dtype, mx.complexfloating):
-        arr = np.array(array)
-        return np.stack([arr.real, arr.imag], axis=-1), dtype
-    return np.array(array), dtype
+        if array.dtype == mx.bfloat16:
+            # NumPy has no bfloat16: widen exactly, and store as bf16 unless told otherwise
+            return np.array(array.astype(mx.float32)), self.dtype or "bfloat16"
+        if mx.issubdtype(array.dtype, mx.complexfloating):
+            arr = np.array(array)
+            return np.stack([arr.real, arr.imag], axis=-1), self.dtype
+        return np.array(array), self.dtype
 
 
 @contextlib.contextmanager
@@ -185,14 +131,10 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
             object.__setattr__(module, "__class__", sub)
         yield rec
     except BaseException:
-        if writer is not None:
-            writer.abort()
+        rec.abort()
         raise
     else:
-        if writer is not None:
-            writer.meta.update({"modules": rec.module_types, "truncated": rec.truncated,
-                                "steps": (rec.step + 1) if rec.step is not None else None})
-            writer.close()
+        rec.finish()
     finally:
         for module, cls in reversed(originals):
             object.__setattr__(module, "__class__", cls)

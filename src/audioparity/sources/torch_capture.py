@@ -22,49 +22,47 @@ from typing import Any
 import numpy as np
 
 from ..trace import TraceWriter
-from .naming import ROOT_NAME, NameFilter, input_name, output_name, repeat_name, step_prefix
+from .naming import ROOT_NAME, NameFilter
+from .recorder import Recorder
 
 
 @dataclass
-class CaptureLimits:
-    """Stop recording beyond these (the trace says it was truncated)."""
+class TorchRecorder(Recorder):
+    """Recorder for torch tensors; also tracks the module stack for patched functions."""
 
-    max_tensors: int | None = None
-    max_bytes: int | None = None
-
-
-@dataclass
-class Recorder:
-    """Collects tensors from hooks; writes them to a trace file or keeps them in memory."""
-
-    writer: TraceWriter | None
-    dtype: str | None
-    filter: NameFilter
-    limits: CaptureLimits
-    record_inputs: bool
-    steps: bool
-    names: list[str] = field(default_factory=list)
-    tensors: dict[str, np.ndarray] = field(default_factory=dict)
-    module_types: dict[str, str] = field(default_factory=dict)
-    truncated: bool = False
-    bytes_recorded: int = 0
-    step: int | None = None
-    _repeats: dict[str, int] = field(default_factory=dict)
     _stack: list[str] = field(default_factory=list)
 
-    def next_step(self) -> None:
-        """Open the next generation step: later names get the ``@k/`` prefix."""
-        self.step = 0 if self.step is None else self.step + 1
-        self._repeats.clear()
+    def elements(self, value: Any) -> Iterator[tuple[int, Any]]:
+        """(index, tensor) for a tensor, or each tensor element of a tuple/list/ModelOutput."""
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            yield 0, value
+            return
+        if hasattr(value, "to_tuple"):  # transformers ModelOutput
+            value = value.to_tuple()
+        elif isinstance(value, dict):
+            value = tuple(value.values())
+        if isinstance(value, (tuple, list)):
+            for i, item in enumerate(value):
+                if isinstance(item, torch.Tensor):
+                    yield i, item
+
+    def to_numpy(self, tensor: Any) -> tuple[np.ndarray, str | None]:
+        import torch
+
+        t = tensor.detach()
+        if t.dtype == torch.bfloat16:  # NumPy has no bfloat16: widen exactly, store as bf16
+            return t.float().cpu().numpy(), self.dtype or "bfloat16"
+        if t.is_complex():
+            return torch.view_as_real(t).cpu().numpy(), self.dtype
+        if t.dtype in (torch.float8_e4m3fn, torch.float8_e5m2):
+            return t.float().cpu().numpy(), self.dtype
+        return t.cpu().numpy(), self.dtype
 
     def enter(self, path: str) -> str:
-        """A module starts: return its (step-prefixed, repeat-suffixed) base name."""
-        key = step_prefix(self.step) + path
-        repeat = self._repeats.get(key, 0)
-        self._repeats[key] = repeat + 1
-        base = repeat_name(key, repeat)
         self._stack.append(path)
-        return base
+        return super().enter(path)
 
     def leave(self) -> None:
         if self._stack:
@@ -73,56 +71,6 @@ class Recorder:
     @property
     def current_module(self) -> str:
         return self._stack[-1] if self._stack else ""
-
-    def record(self, name: str, path: str, value: Any, kind: str) -> None:
-        """Store ``value`` (a tensor, or a tuple/list/ModelOutput of them) under SPEC names."""
-        if not self.filter(path):
-            return
-        for index, tensor in _tensors_of(value):
-            self._store(output_name(name, index) if kind == "out" else input_name(name, index),
-                        tensor)
-
-    def _store(self, name: str, tensor: Any) -> None:
-        if self.truncated or name in self.tensors or (self.writer and name in self.writer):
-            return
-        import torch
-
-        t = tensor.detach()
-        if t.dtype == torch.bfloat16 and self.dtype in (None, "bfloat16"):
-            arr, store_as = t.float().cpu().numpy(), "bfloat16"
-        elif t.is_complex() or t.dtype in (torch.float8_e4m3fn, torch.float8_e5m2):
-            arr, store_as = (torch.view_as_real(t) if t.is_complex() else t.float()).cpu().numpy(), None
-        else:
-            arr, store_as = t.cpu().numpy(), self.dtype
-        nbytes = arr.size * (2 if store_as in ("bfloat16", "float16") else arr.dtype.itemsize)
-        lim = self.limits
-        if (lim.max_tensors is not None and len(self.names) >= lim.max_tensors) or (
-                lim.max_bytes is not None and self.bytes_recorded + nbytes > lim.max_bytes):
-            self.truncated = True
-            return
-        if self.writer is not None:
-            self.writer.add(name, arr, dtype=store_as)
-        else:
-            self.tensors[name] = arr.astype(store_as) if store_as and store_as != "bfloat16" else arr
-        self.names.append(name)
-        self.bytes_recorded += nbytes
-
-
-def _tensors_of(value: Any) -> Iterator[tuple[int, Any]]:
-    """(index, tensor) for a tensor, or each tensor element of a tuple/list/ModelOutput."""
-    import torch
-
-    if isinstance(value, torch.Tensor):
-        yield 0, value
-        return
-    if hasattr(value, "to_tuple"):  # transformers ModelOutput
-        value = value.to_tuple()
-    elif isinstance(value, dict):
-        value = tuple(value.values())
-    if isinstance(value, (tuple, list)):
-        for i, item in enumerate(value):
-            if isinstance(item, torch.Tensor):
-                yield i, item
 
 
 def _resolve_function(dotted: str) -> tuple[Any, str]:
@@ -138,7 +86,7 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
             steps: bool = False, include: Sequence[str] | str | None = None,
             exclude: Sequence[str] | str | None = None, functions: Sequence[str] = (),
             max_tensors: int | None = None, max_bytes: int | None = None,
-            dtype: str | None = None, meta: dict[str, Any] | None = None) -> Iterator[Recorder]:
+            dtype: str | None = None, meta: dict[str, Any] | None = None) -> Iterator[TorchRecorder]:
     """Record every submodule's output (and optionally inputs) of ``model`` while in the block.
 
     Parameters
@@ -163,8 +111,7 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
     if path is not None:
         writer = TraceWriter(path, {"source": "torch", "model": type(model).__name__,
                                     **(meta or {})})
-    rec = Recorder(writer, dtype, NameFilter(include, exclude),
-                   CaptureLimits(max_tensors, max_bytes), inputs, steps)
+    rec = TorchRecorder(writer, dtype, NameFilter(include, exclude), max_tensors, max_bytes)
     names = {m: (n or ROOT_NAME) for n, m in model.named_modules()}
     handles: list[Any] = []
     patched: list[tuple[Any, str, Any]] = []
@@ -215,14 +162,10 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
             setattr(owner, attr, wrap(original, attr))
         yield rec
     except BaseException:
-        if writer is not None:
-            writer.abort()
+        rec.abort()
         raise
     else:
-        if writer is not None:
-            writer.meta.update({"modules": rec.module_types, "truncated": rec.truncated,
-                                "steps": (rec.step + 1) if rec.step is not None else None})
-            writer.close()
+        rec.finish()
     finally:
         for h in handles:
             h.remove()
