@@ -65,10 +65,7 @@ def inspect_figure(y: np.ndarray, sr: int, path: str | Path, title: str) -> Path
     axes[2].set_xlabel("time (s)")
     axes[2].set_title("log-mel (ln, 80 bands up to 8 kHz)", fontsize=9)
     fig.colorbar(image, ax=axes[2], label="ln")
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def compare_figure(ref: np.ndarray, port: np.ndarray, sr: int, path: str | Path,
@@ -91,6 +88,11 @@ def compare_figure(ref: np.ndarray, port: np.ndarray, sr: int, path: str | Path,
     axes[2].set_xlabel("time (s)")
     axes[2].set_title("port − reference (dB)", fontsize=9)
     fig.colorbar(image, ax=axes[2], label="dB")
+    return _save(plt, fig, path)
+
+
+def _save(plt, fig, path: str | Path) -> Path:
+    """Write ``fig`` as a PNG atomically and release it."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)

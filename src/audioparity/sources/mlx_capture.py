@@ -34,19 +34,10 @@ from .recorder import Recorder
 class MLXRecorder(Recorder):
     """Recorder for ``mx.array`` values (evaluated when recorded)."""
 
-    def elements(self, value: Any) -> Iterator[tuple[int, Any]]:
-        """(index, array) for an ``mx.array``, or each array element of a tuple/list/dict."""
+    def is_tensor(self, value: Any) -> bool:
         import mlx.core as mx
 
-        if isinstance(value, mx.array):
-            yield 0, value
-            return
-        if isinstance(value, dict):
-            value = tuple(value.values())
-        if isinstance(value, (tuple, list)):
-            for i, item in enumerate(value):
-                if isinstance(item, mx.array):
-                    yield i, item
+        return isinstance(value, mx.array)
 
     def to_numpy(self, array: Any) -> tuple[np.ndarray, str | None]:
         import mlx.core as mx

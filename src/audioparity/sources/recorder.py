@@ -1,8 +1,7 @@
 """What every capture source shares: SPEC names per call, limits, and the tensor sink.
 
-A runtime-specific recorder subclasses :class:`Recorder` and says how to find the tensors
-in a module's inputs/outputs (:meth:`Recorder.elements`) and how to turn one into NumPy
-(:meth:`Recorder.to_numpy`).
+A runtime-specific recorder subclasses :class:`Recorder` and says what a tensor is
+(:meth:`Recorder.is_tensor`) and how to turn one into NumPy (:meth:`Recorder.to_numpy`).
 """
 
 from __future__ import annotations
@@ -34,9 +33,23 @@ class Recorder:
     step: int | None = None
     _repeats: dict[str, int] = field(default_factory=dict)
 
-    def elements(self, value: Any) -> Iterator[tuple[int, Any]]:
-        """(index, tensor) for a tensor, or each tensor element of a container."""
+    def is_tensor(self, value: Any) -> bool:
+        """Whether ``value`` is a tensor of this runtime."""
         raise NotImplementedError
+
+    def elements(self, value: Any) -> Iterator[tuple[int, Any]]:
+        """(index, tensor) for a tensor, or each tensor element of a tuple/list/dict/ModelOutput."""
+        if self.is_tensor(value):
+            yield 0, value
+            return
+        if hasattr(value, "to_tuple"):  # transformers ModelOutput
+            value = value.to_tuple()
+        elif isinstance(value, dict):
+            value = tuple(value.values())
+        if isinstance(value, (tuple, list)):
+            for i, item in enumerate(value):
+                if self.is_tensor(item):
+                    yield i, item
 
     def to_numpy(self, tensor: Any) -> tuple[np.ndarray, str | None]:
         """(array, dtype to store it as; None keeps the array's)."""

@@ -32,21 +32,10 @@ class TorchRecorder(Recorder):
 
     _stack: list[str] = field(default_factory=list)
 
-    def elements(self, value: Any) -> Iterator[tuple[int, Any]]:
-        """(index, tensor) for a tensor, or each tensor element of a tuple/list/ModelOutput."""
+    def is_tensor(self, value: Any) -> bool:
         import torch
 
-        if isinstance(value, torch.Tensor):
-            yield 0, value
-            return
-        if hasattr(value, "to_tuple"):  # transformers ModelOutput
-            value = value.to_tuple()
-        elif isinstance(value, dict):
-            value = tuple(value.values())
-        if isinstance(value, (tuple, list)):
-            for i, item in enumerate(value):
-                if isinstance(item, torch.Tensor):
-                    yield i, item
+        return isinstance(value, torch.Tensor)
 
     def to_numpy(self, tensor: Any) -> tuple[np.ndarray, str | None]:
         import torch
