@@ -131,6 +131,15 @@ def _code2wav_decoder(bug: str | None) -> Callable[[Path], tuple[Path, Path]]:
     return build
 
 
+def _dac(**bug: Any) -> Callable[[Path], tuple[Path, Path]]:
+    def build(workdir: Path) -> tuple[Path, Path]:
+        import zoo_dac
+
+        return zoo_dac.build(workdir, **bug)
+
+    return build
+
+
 def _hifigan(workdir: Path) -> tuple[Path, Path]:
     import zoo_hifigan
 
@@ -191,6 +200,15 @@ CASES: list[ZooCase] = [
     ZooCase("code2wav-codebook-order", "003", "codebooks 0 and 1 swapped", "NumPy",
             _code2wav(order=(1, 0, 2, 3)), "output:in0", "permutation",
             {"axis": 1, "order": [1, 0, 2, 3]}, needs=("transformers",)),
+    ZooCase("dac-rvq-parity", "003", "none (NumPy RVQ from_codes of DacModel, espeak codes)",
+            "NumPy", _dac(), None, None, needs=("transformers",)),
+    ZooCase("dac-flat-vocab-tokens", "003",
+            "talker's flat vocab token + cb × codebook_size handed to the codec unchanged",
+            "NumPy", _dac(flat_vocab=True), "output:in0", "offset",
+            {"axis": 1, "offsets": [0, 64, 128, 192]}, needs=("transformers",)),
+    ZooCase("dac-codebook-order", "003", "codebooks 1 and 2 arrive swapped", "NumPy",
+            _dac(order=(0, 2, 1, 3)), "output:in0", "permutation",
+            {"axis": 1, "order": [0, 2, 1, 3]}, needs=("transformers",)),
     ZooCase("code2wav-decoder-ort-parity", "001", "none (Code2Wav decoder exported to ONNX)",
             "ONNX Runtime", _code2wav_decoder(None), None, None, needs=_ORT, slow=True),
     ZooCase("code2wav-snakebeta-alpha", "001", "SnakeBeta with alpha instead of exp(alpha)",
