@@ -8,11 +8,12 @@ pytest cases (``test_zoo.py``) and the README table (``bench/zoo_table.py``) bot
 from __future__ import annotations
 
 import importlib.util
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from audioparity.compare import compare_traces
 
@@ -75,12 +76,20 @@ def _param_problems(expected: dict[str, Any], got: dict[str, Any]) -> list[str]:
     out = []
     for key, want in expected.items():
         have = got.get(key)
-        if isinstance(want, float) and isinstance(have, (int, float)):
-            if not math.isclose(have, want, rel_tol=0.01):
+        if _numbers(want) and _numbers(have) and np.shape(want) == np.shape(have):
+            if not np.allclose(have, want, rtol=0.01, atol=0):
                 out.append(f"param {key}={have}, expected {want} (1%)")
         elif have != want:
             out.append(f"param {key}={have!r}, expected {want!r}")
     return out
+
+
+def _numbers(value: Any) -> bool:
+    """A float, or a list of numbers with at least one float (compared within 1%)."""
+    if isinstance(value, float):
+        return True
+    return (isinstance(value, list) and all(isinstance(v, (int, float)) for v in value)
+            and any(isinstance(v, float) for v in value))
 
 
 def run_case(case: ZooCase, workdir: Path) -> ZooOutcome:
@@ -140,6 +149,15 @@ def _dac(**bug: Any) -> Callable[[Path], tuple[Path, Path]]:
     return build
 
 
+def _stable_audio(bug: str | None) -> Callable[[Path], tuple[Path, Path]]:
+    def build(workdir: Path) -> tuple[Path, Path]:
+        import zoo_stable_audio
+
+        return zoo_stable_audio.build(workdir, bug)
+
+    return build
+
+
 def _hifigan(workdir: Path) -> tuple[Path, Path]:
     import zoo_hifigan
 
@@ -149,6 +167,7 @@ def _hifigan(workdir: Path) -> tuple[Path, Path]:
 _ORT = ("transformers", "onnxruntime", "onnxscript")
 _SOPRANO = ("soprano", "mlx_audio", "mlx")
 _TORCH_SOPRANO = ("soprano",)
+_DIFFUSERS_ORT = ("diffusers", "onnxruntime", "onnxscript")
 
 CASES: list[ZooCase] = [
     ZooCase("qwen3-parity", "000", "none (NumPy Qwen3 port, same weights)", "NumPy",
@@ -218,6 +237,17 @@ CASES: list[ZooCase] = [
             "CausalTransConv1d trims kernel-stride on the left only", "ONNX Runtime",
             _code2wav_decoder("trim_left"), "decoder.1.block.1", "shift", {"k": -2, "axis": 2}, needs=_ORT,
             slow=True),
+    ZooCase("stable-audio-ort-parity", "004",
+            "none (DiT CFG step + Oobleck decode exported to ONNX)", "ONNX Runtime",
+            _stable_audio(None), None, None, needs=_DIFFUSERS_ORT, slow=True),
+    ZooCase("stable-audio-text-ignored", "004",
+            "the port's glue never passes the T5 output: the DiT cross-attends to zeros",
+            "ONNX Runtime", _stable_audio("ignore_text"), "transformer.cross_attention_proj.0",
+            "dropped", {"axis": None, "value": 0.0}, needs=_DIFFUSERS_ORT, slow=True),
+    ZooCase("stable-audio-cfg7-clip", "004",
+            "CFG 7 drives the audio past full scale; the port clamps it to [-1, 1]",
+            "ONNX Runtime", _stable_audio("clip"), "output", "clipping",
+            {"kind": "hard", "level": [-1.0, 1.0]}, needs=_DIFFUSERS_ORT, slow=True),
     ZooCase("hifigan-conv-mlx-layout", "002",
             "one Conv1d weight stored [out, k, in] (MLX) among [out, in, k] (PyTorch)",
             "weight file", _hifigan, "resblocks.0.convs1.1.weight", "layout",
