@@ -1,0 +1,25 @@
+"""Order a sweep's results best first (see :mod:`.score` for what the score means)."""
+
+from __future__ import annotations
+
+from .result import JobResult
+from .score import BANDS
+
+_BAND_ORDER = {name: i for i, name in enumerate(BANDS)}
+
+
+def rank(results: list[JobResult]) -> list[JobResult]:
+    """Scored jobs by band (good, clipped, bad) then score, best first, numbered from 1;
+    then the jobs without a score (failed, timed out, no audio) in grid order, unnumbered.
+
+    Ties keep grid order, so the ranking is the same on every run.
+    """
+    scored = sorted((r for r in results if r.assessment is not None),
+                    key=lambda r: (_BAND_ORDER[r.assessment.score.band], -r.score,
+                                   r.job.index))
+    unscored = sorted((r for r in results if r.assessment is None), key=lambda r: r.job.index)
+    for position, result in enumerate(scored, start=1):
+        result.rank = position
+    for result in unscored:
+        result.rank = None
+    return scored + unscored
