@@ -20,7 +20,9 @@ from ..errors import UsageError
 
 OUT = "out"
 """The placeholder for the job's output WAV path, filled by the sweep."""
-_PLACEHOLDER = re.compile(r"\{\{([A-Za-z_][A-Za-z0-9_]*)\}\}|\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_PLACEHOLDER = re.compile(rf"\{{\{{({_NAME})\}}\}}|(?<!\$)\{{({_NAME})\}}")
+"""``{{name}}`` (group 1, an escape) or ``{name}`` not preceded by ``$`` (group 2)."""
 
 
 @dataclass(frozen=True)
