@@ -138,7 +138,7 @@ def _print(con: Console, path: Path, result) -> None:
     for note in result.notes:
         con.print(f"  - {escape(note)}")
     for p in result.problems:
-        cause = f" [{p.cause}]" if p.cause else ""
+        cause = f" ({p.cause})" if p.cause else ""
         con.print(f"[red]{p.check}[/red]{cause}: {escape(p.detail)}")
         if p.hint:
             con.print(f"    hint: {escape(p.hint)}")
