@@ -18,21 +18,19 @@ class DemoFiles:
 
 @pytest.fixture(scope="session")
 def demo_files(tmp_path_factory) -> DemoFiles:
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from audioparity.examples.reference import (
-        ROPE_FUNCTION,
         as_numpy,
         build_reference,
         demo_input_ids,
         save_weights,
+        trace_reference,
     )
-    from audioparity.sources.torch_capture import capture
 
     out = tmp_path_factory.mktemp("demo")
     model = build_reference()
     ids = demo_input_ids()
-    with torch.no_grad(), capture(model, out / "ref.safetensors", functions=(ROPE_FUNCTION,)):
-        model(ids)
+    trace_reference(model, ids, out / "ref.safetensors")
     return DemoFiles(out / "ref.safetensors", save_weights(model, out / "weights.safetensors"),
                      as_numpy(ids))

@@ -21,11 +21,18 @@ def test_faithful_numpy_port_shows_parity_on_every_entry(demo_files, tmp_path):
     port = NumpyPort.from_safetensors(demo_files.weights)
     port.trace(demo_files.input_ids, tmp_path / "port.safetensors")
     result = compare_traces(demo_files.ref_trace, tmp_path / "port.safetensors", explain="none")
-    with open_trace(demo_files.ref_trace) as ref:
-        assert len(result.entries) == len(ref)
+    with open_trace(demo_files.ref_trace) as ref:  # the port records no module inputs
+        assert len(result.entries) == sum(1 for name in ref.names if ":in" not in name)
     assert result.status == "parity"
     assert all(e.ok and e.port_name == e.ref_name for e in result.entries)
     assert result.first_divergence is None
+
+
+#: The cause each planted bug must be named by (gqa_tiled: no signature sees a kv-head mix-up
+#: through o_proj, so it stays ``unknown``; see the README's "not done yet").
+CAUSE = {"rope_interleaved": "rope_variant", "no_qk_norm": "missing_norm",
+         "norm_eps": "norm_eps", "mlp_act": "activation", "attn_no_causal_mask": "mask",
+         "gqa_tiled": "unknown", "istft_scale": "scale", "istft_pad": "shift"}
 
 
 @pytest.mark.parametrize(("kind", "layer"), [
@@ -35,12 +42,13 @@ def test_faithful_numpy_port_shows_parity_on_every_entry(demo_files, tmp_path):
     ("attn_no_causal_mask", 2), ("gqa_tiled", 1),
     ("istft_scale", None), ("istft_pad", None),
 ])
-def test_planted_bug_is_the_first_divergence(demo_files, tmp_path, kind, layer):
+def test_planted_bug_is_the_first_divergence_and_named(demo_files, tmp_path, kind, layer):
     port = NumpyPort.from_safetensors(demo_files.weights, bugs={kind: layer})
     port.trace(demo_files.input_ids, tmp_path / "port.safetensors")
-    result = compare_traces(demo_files.ref_trace, tmp_path / "port.safetensors", explain="none")
+    result = compare_traces(demo_files.ref_trace, tmp_path / "port.safetensors")
     assert result.status == "divergent"
     assert result.first_divergence.name == BUG_KINDS[kind].format(layer=layer)
+    assert result.first_divergence.causes[0].cause == CAUSE[kind]
     # everything before it still agrees: the bug does not leak upstream
     index = result.first_divergence.index
     assert all(e.ok for e in result.entries[:index])

@@ -166,6 +166,25 @@ def test_missing_q_norm_at_rope_with_inputs_recorded_on_both_sides():
     assert top.cause == "missing_norm" and top.params["side"] == "port skips it"
 
 
+@pytest.mark.parametrize("port_has_norm", [False, True])
+def test_q_norm_on_one_side_of_rope_found_through_the_rotation(port_has_norm):
+    """Rows of even energy hide the norm from the outputs-only test; the reference's
+    recorded q, cos and sin let the signature undo the rotation and see it."""
+    cfg = Qwen3Config(hidden_size=128, num_attention_heads=4, head_dim=32)
+    q = torch.randn(1, 4, 24, 32, generator=torch.Generator().manual_seed(3))
+    cos, sin = Qwen3RotaryEmbedding(cfg)(q, torch.arange(24)[None])
+    normed = _qwen3_norm()(q).detach()
+    ref_in, port_in = (q, normed) if port_has_norm else (normed, q)
+    ref, _ = apply_rotary_pos_emb(ref_in, ref_in, cos, sin)
+    port, _ = apply_rotary_pos_emb(port_in, port_in, cos, sin)
+    name = "model.layers.0.self_attn.apply_rotary_pos_emb"
+    ctx = _ctx(name, in0=ref_in.numpy(), in2=cos.numpy(), in3=sin.numpy())
+    assert explain_pair(ref.numpy(), port.numpy(), ExplainContext())[0].cause != "missing_norm"
+    top = explain_pair(ref.numpy(), port.numpy(), ctx)[0]
+    assert top.cause == "missing_norm" and top.params["method"] == "through_rotation"
+    assert top.params["side"] == ("port adds it" if port_has_norm else "port skips it")
+
+
 def test_long_prefill_rope_is_cropped_and_still_named():
     q = torch.randn(1, 8, 2048, 128)
     cfg = Qwen3Config(hidden_size=1024, num_attention_heads=8, head_dim=128,

@@ -57,17 +57,16 @@ def run_demo(out: Path, bug: str = "rope_interleaved", layer: int = 0, quiet: bo
     (``None`` for ``bug="none"``).
     """
     try:
-        import torch
+        import torch  # noqa: F401  (the reference and its capture need it)
 
         from ..examples.reference import (
-            ROPE_FUNCTION,
             DemoConfig,
             as_numpy,
             build_reference,
             demo_input_ids,
             save_weights,
+            trace_reference,
         )
-        from ..sources.torch_capture import capture
     except ImportError as exc:
         raise UsageError(f"the demo needs PyTorch and transformers ({exc.name} is missing): "
                          "pip install 'audioparity[torch]'") from None
@@ -89,10 +88,8 @@ def run_demo(out: Path, bug: str = "rope_interleaved", layer: int = 0, quiet: bo
     model = build_reference(config)
     ids = demo_input_ids(config)
     weights = save_weights(model, out / "weights.safetensors")
-    with torch.no_grad(), capture(model, out / "ref.safetensors", functions=(ROPE_FUNCTION,),
-                                  meta={"model": "demo Qwen3 TTS"}) as rec:
-        model(ids)
-    say(f"   captured {len(rec.names)} tensors with torch hooks -> {out / 'ref.safetensors'}")
+    names = trace_reference(model, ids, out / "ref.safetensors", {"model": "demo Qwen3 TTS"})
+    say(f"   captured {len(names)} tensors with torch hooks -> {out / 'ref.safetensors'}")
 
     planted = "no bug" if not bugs else f"bug planted: {bug}" + (
         "" if bug.startswith("istft") else f" at layer {layer}")

@@ -94,7 +94,7 @@ def build_reference(config: DemoConfig | None = None, seed: int = 0):
     return model.eval()
 
 
-def demo_input_ids(config: DemoConfig | None = None, length: int = 12, seed: int = 0):
+def demo_input_ids(config: DemoConfig | None = None, length: int = 24, seed: int = 0):
     """A fixed prompt of ``length`` token ids, shape ``(1, length)``, int64."""
     import torch
 
@@ -109,6 +109,23 @@ def save_weights(model, path: str | Path) -> Path:
 
     tensors = {k: v.detach().float().cpu().numpy() for k, v in model.state_dict().items()}
     return write_trace(path, tensors, {"source": "state_dict"})
+
+
+def trace_reference(model, input_ids, path: str | Path, meta: dict | None = None) -> list[str]:
+    """Run ``model(input_ids)`` under the torch capture and write its trace to ``path``.
+
+    Module inputs are recorded (``NAME:in0`` ...) as well as outputs, and the rotary
+    function is traced with its q, k, cos, sin: the catalogue needs them to name a wrong
+    activation, a norm eps, or a q/k norm skipped before RoPE. Returns the recorded names.
+    """
+    import torch
+
+    from ..sources.torch_capture import capture
+
+    with torch.no_grad(), capture(model, path, functions=(ROPE_FUNCTION,), inputs=True,
+                                  meta=meta) as rec:
+        model(input_ids)
+    return rec.names
 
 
 def _randomize(module, seed: int) -> None:

@@ -4,8 +4,10 @@ applies and the other skips.
 Seed 000: soprano-rs ran a Qwen3 checkpoint through Candle's Qwen2 model, which has no
 ``q_norm``/``k_norm`` — the first token came out 7712 instead of 6136. With the module's
 input recorded (``NAME:in0``) the signature tests which side equals a normalized input (up to
-a per-channel weight) and which the raw input; with outputs only it looks for the tell-tale
-per-row factor between the two that tracks the rows' RMS.
+a per-channel weight) and which the raw input. At a rotary call (``apply_rotary_pos_emb``
+with q/k and cos/sin recorded) it undoes the rotation on both sides first, which finds the
+q/k norm a Qwen2-style port skips without any norm entry in its trace. With outputs only it
+looks for the tell-tale per-row factor between the two that tracks the rows' RMS.
 
 Example
 -------
@@ -20,10 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import clearly_different, crop_around, fit_quality, fmt
+from .arrays import clearly_different, crop_around, fit_quality, fmt, residual
 from .finding import ExplainContext, Finding
 from .norms import MAX_ROW, channel_fit, layer_norm, rms_norm
 from .registry import signature
+from .rope_math import VARIANTS, crop_heads, recorded_rotation, rotate
 
 _HINT = ("apply the reference's normalization here (Qwen3 adds a per-head RMSNorm on q and "
          "k after the head split; Qwen2 has none), with its weight and eps")
@@ -78,6 +81,33 @@ def _outputs_only(r: np.ndarray, p: np.ndarray) -> Finding | None:
                                          "row_cosine": agree, "method": "outputs"}, _HINT)
 
 
+def _through_rotation(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext
+                      ) -> Finding | None:
+    """At a rotary call's output with its input and cos/sin recorded: undo the rotation on
+    both sides, then ask which side's pre-rotation tensor is a normalized version of the
+    other's. This finds a q/k norm skipped before RoPE when the port records no norm entry
+    and its raw rows happen to have similar RMS (so the outputs-only test cannot see it)."""
+    recorded = recorded_rotation(ctx, ref.shape)
+    if recorded is None or recorded[1] is None:
+        return None
+    x, cos, sin = recorded
+    r, p = crop_heads(ref), crop_heads(port)
+    fits = {v: residual(r, rotate(x, cos, sin, v)) for v in VARIANTS}
+    variant = min(fits, key=fits.get)
+    if fits[variant] > 1e-3:
+        return None
+    pre_r, pre_p = x, rotate(p, cos, sin, variant, inverse=True)
+    for raw in (pre_p, pre_r):  # port skips (its pre-rotation is raw), then port adds
+        found = _with_input(raw, pre_r, pre_p)
+        if found is not None:
+            found.detail = found.detail.replace(
+                "from the recorded input", f"before the {variant} RoPE, undone with the "
+                "recorded cos/sin")
+            found.params["method"] = "through_rotation"
+            return found
+    return None
+
+
 @signature("missing_norm", dtypes="float")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
     if ref.ndim == 0 or not 4 <= ref.shape[-1] <= MAX_ROW:
@@ -90,4 +120,5 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         found = _with_input(crop_around(x, -1), r, p)
         if found is not None:
             return found
-    return _outputs_only(r, p)
+    found = _through_rotation(ref, port, ctx)
+    return found if found is not None else _outputs_only(r, p)

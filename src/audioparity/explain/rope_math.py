@@ -1,9 +1,15 @@
 """Rotary embedding maths: HF half-split (``rotate_half``) and interleaved (GPT-J / Candle
-``rope``) forms, their inverses, and cos/sin tables from a base."""
+``rope``) forms, their inverses, cos/sin tables from a base, and what a trace recorded
+around a rotary call (HF ``apply_rotary_pos_emb``: ``:in0`` q, ``:in1`` k, ``:in2`` cos,
+``:in3`` sin; its outputs ``NAME`` = q, ``NAME:out1`` = k)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+from .finding import ExplainContext
 
 #: Common RoPE bases tried when cos/sin are not recorded.
 BASES = (1e4, 5e5, 1e6)
@@ -42,3 +48,59 @@ def rotate(x: np.ndarray, cos: np.ndarray, sin: np.ndarray, variant: str,
            inverse: bool = False) -> np.ndarray:
     """Apply (or undo) one variant."""
     return VARIANTS[variant](x, cos, -sin if inverse else sin)
+
+
+_CROP = 1 << 16
+
+
+def crop_heads(x: np.ndarray) -> np.ndarray:
+    """Keep head_dim whole; cut the leading axes, then the sequence axis from its end (the
+    positions kept still start at 0)."""
+    x = np.asarray(x)
+    while x.ndim > 2 and x.size > _CROP and x.shape[0] > 1:
+        x = x[: max(1, x.shape[0] * _CROP // x.size)]
+    while x.ndim > 3 and x.size > _CROP and x.shape[1] > 1:
+        x = x[:, : max(1, x.shape[1] * _CROP // x.size)]
+    if x.size > _CROP:
+        x = x[..., : max(2, x.shape[-2] * _CROP // x.size), :]
+    return np.asarray(x, dtype=np.float64)
+
+
+def _broadcast(table: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """HF cos/sin ``[B, T, D]`` (or ``[T, D]``) shaped to broadcast against ``shape``."""
+    t = np.asarray(table, dtype=np.float64)
+    if t.ndim == 3 and len(shape) == 4:
+        t = t[:1] if t.shape[0] != shape[0] else t
+        t = t[:, None] if shape[2] == t.shape[1] else t[:, :, None]
+    try:
+        np.broadcast_shapes(t.shape, shape)
+    except ValueError:
+        return None
+    return t
+
+
+def _crop_like(table: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Cut a broadcastable cos/sin table to the cropped tensor's leading axes and length."""
+    index = tuple(slice(0, min(n, m)) for n, m in zip(table.shape, x.shape))
+    return table[index]
+
+
+def recorded_rotation(ctx: ExplainContext, shape: tuple[int, ...]
+                      ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None:
+    """The rotary call's recorded input for this output and its cos/sin, cropped like
+    :func:`crop_heads`: ``(x, cos, sin)``; cos/sin None when not recorded; None without the
+    input. Output ``NAME:outK`` pairs with input ``NAME:inK`` (q -> in0, k -> in1)."""
+    m = re.fullmatch(r"(.*):out(\d+)", ctx.name)
+    base, index = (m.group(1), int(m.group(2))) if m else (ctx.name, 0)
+    sub = ExplainContext(name=base, get_ref=ctx.get_ref, get_port=ctx.get_port)
+    x = sub.input(index, "port")
+    if x is None or x.shape != tuple(shape):
+        return None
+    x = crop_heads(x)
+    cos, sin = sub.input(2, "port"), sub.input(3, "port")
+    if cos is None or sin is None:
+        return x, None, None
+    cos, sin = _broadcast(cos, tuple(shape)), _broadcast(sin, tuple(shape))
+    if cos is None or sin is None:
+        return x, None, None
+    return x, _crop_like(cos, x), _crop_like(sin, x)

@@ -19,56 +19,23 @@ Example
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from .arrays import clearly_different, fit_quality, fmt, residual
 from .finding import ExplainContext, Finding
 from .registry import signature
-from .rope_math import BASES, VARIANTS, half_split, interleaved, rotate, tables
+from .rope_math import (
+    BASES,
+    VARIANTS,
+    crop_heads,
+    half_split,
+    interleaved,
+    recorded_rotation,
+    rotate,
+    tables,
+)
 
 __all__ = ["half_split", "interleaved", "match"]
-
-_CROP = 1 << 16
-
-
-def _crop(x: np.ndarray) -> np.ndarray:
-    """Keep head_dim whole; cut the leading axes, then the sequence axis from its end (the
-    positions kept still start at 0)."""
-    x = np.asarray(x)
-    while x.ndim > 2 and x.size > _CROP and x.shape[0] > 1:
-        x = x[: max(1, x.shape[0] * _CROP // x.size)]
-    while x.ndim > 3 and x.size > _CROP and x.shape[1] > 1:
-        x = x[:, : max(1, x.shape[1] * _CROP // x.size)]
-    if x.size > _CROP:
-        x = x[..., : max(2, x.shape[-2] * _CROP // x.size), :]
-    return np.asarray(x, dtype=np.float64)
-
-
-def _broadcast(table: np.ndarray, x: np.ndarray) -> np.ndarray | None:
-    """HF cos/sin ``[B, T, D]`` (or ``[T, D]``) shaped to broadcast against ``x``."""
-    t = np.asarray(table, dtype=np.float64)
-    if t.ndim == 3 and x.ndim == 4:
-        t = t[:1] if t.shape[0] != x.shape[0] else t
-        t = t[:, None] if x.shape[2] == t.shape[1] else t[:, :, None]
-    try:
-        np.broadcast_shapes(t.shape, x.shape)
-    except ValueError:
-        return None
-    return t
-
-
-def _crop_like(table: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Cut a broadcastable cos/sin table to the cropped tensor's leading axes and length."""
-    index = tuple(slice(0, min(n, m)) for n, m in zip(table.shape, x.shape))
-    return table[index]
-
-
-def _input_index(name: str) -> tuple[str, int]:
-    m = re.fullmatch(r"(.*):out(\d+)", name)
-    return (m.group(1), int(m.group(2))) if m else (name, 0)
-
 
 def _describe(best: dict, method: str) -> Finding:
     ref_v, port_v, res, base_res = best["ref"], best["port"], best["res"], best["base_res"]
@@ -126,25 +93,18 @@ def _from_outputs(r: np.ndarray, p: np.ndarray) -> dict | None:
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
     if ref.ndim < 2 or ref.shape[-1] % 2 or ref.shape[-1] < 4 or ref.shape[-2] < 2:
         return None
-    r, p = _crop(ref), _crop(port)
+    r, p = crop_heads(ref), crop_heads(port)
     if not clearly_different(r, p):
         return None
     base_res = residual(p, r)
-    base_name, index = _input_index(ctx.name)
-    sub = ExplainContext(name=base_name, get_ref=ctx.get_ref, get_port=ctx.get_port)
-    x = sub.input(index, "port")
     best, method = None, ""
-    if x is not None and x.shape == ref.shape:
-        x = _crop(x)
-        cos, sin = sub.input(2, "port"), sub.input(3, "port")
-        tabs = []
-        if cos is not None and sin is not None:
-            cos, sin = _broadcast(cos, ref), _broadcast(sin, ref)
-            if cos is not None and sin is not None:
-                cos, sin = _crop_like(cos, x), _crop_like(sin, x)
-                tabs = [(None, cos, sin)]
-                method = "from the recorded input and cos/sin"
-        if not tabs:
+    recorded = recorded_rotation(ctx, ref.shape)
+    if recorded is not None:
+        x, cos, sin = recorded
+        if cos is not None:
+            tabs = [(None, cos, sin)]
+            method = "from the recorded input and cos/sin"
+        else:
             t, d = x.shape[-2], x.shape[-1]
             tabs = [(b, *tables(np.arange(t), d, b)) for b in BASES]
             method = "from the recorded input, cos/sin rebuilt for positions 0..T-1"
