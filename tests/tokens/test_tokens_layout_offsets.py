@@ -79,3 +79,16 @@ def test_fifteen_codebooks_where_the_codec_reads_eight(speech):
     assert problem.params == {"found": 15, "expected": 8}
     assert "take the first 8" in problem.hint
     assert check_tokens(as_tokens(talker[:, :8]), CODEBOOK_SIZE, codebooks_expected=8).ok
+
+
+def test_swapped_codebooks_under_a_flat_offset_are_both_named(codes):
+    order = [1, 0, 2, 3, 4, 5, 6, 7]
+    port = codes[:, order] + np.arange(8)[None, :, None] * CODEBOOK_SIZE
+    result = check_tokens(as_tokens(port), CODEBOOK_SIZE, ref=as_tokens(codes))
+    assert [(p.check, p.cause) for p in result.problems] == [("offset", "offset"),
+                                                              ("ref", "permutation")]
+    assert result.problems[1].params["order"] == order
+    assert any("after subtracting the fitted offsets" in n for n in result.notes)
+    fixed = check_tokens(as_tokens(codes + np.arange(8)[None, :, None] * CODEBOOK_SIZE),
+                         CODEBOOK_SIZE, ref=as_tokens(codes))
+    assert [p.check for p in fixed.problems] == ["offset"] and fixed.ref.matches

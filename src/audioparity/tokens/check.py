@@ -75,6 +75,8 @@ def check_tokens(tokens: Tokens, codebook_size: int, *, codebooks_expected: int 
         The EOS id (looked for in codebook 0) and a padding id allowed after it.
     ref : Tokens, optional
         The reference's ids for the same input (greedy generation, the codec's own codes).
+        Where an offset was fitted without it, the port's ids are compared after
+        subtracting that offset, so a second bug under it (swapped codebooks) is named.
     logits : (ref_logits, port_logits), optional
         ``[T, V]`` or ``[B, T, V]`` each; raises ``ValueError`` when their shapes cannot be
         compared.
@@ -98,7 +100,12 @@ def check_tokens(tokens: Tokens, codebook_size: int, *, codebooks_expected: int 
     if ref is not None:
         ref_stops = find_stops(ref.array, eos, pad) if eos is not None else None
         result.ref_tokens = ref
-        result.ref = compare_tokens(ref.array, array,
+        port_ids = array
+        if offset is not None:  # one bug at a time: what is left once the offset is undone?
+            port_ids = array - np.asarray(offset.offsets)[None, :, None]
+            result.notes.append(f"compared with the reference after subtracting the fitted "
+                                f"offsets {_short(offset.offsets)}")
+        result.ref = compare_tokens(ref.array, port_ids,
                                     content_lengths(ref_stops, ref.batch, ref.frames), lengths)
         result.problems += _ref_problems(result.ref)
     if stops is not None:
