@@ -141,6 +141,8 @@ def test_existing_outputs_are_kept_unless_forced(cli, generator, tmp_path):
     (["-g", "cfg=1", "--ref", "notes.txt", "--", "gen", "{cfg}", "{out}"],
      "notes.txt: not readable as audio"),
     (["-g", "cfg=1", "--jobs", "0", "--", "gen", "{cfg}", "{out}"], "--jobs"),
+    (["-g", "cfg=1", "--ray-address", "127.0.0.1:1", "--", "gen", "{cfg}", "{out}"],
+     "--ray-address 127.0.0.1:1: nothing answers there"),
 ])
 def test_bad_usage_exits_2_with_one_line(cli, tmp_path, monkeypatch, args, problem):
     monkeypatch.chdir(tmp_path)

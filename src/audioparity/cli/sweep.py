@@ -104,16 +104,16 @@ def sweep(
 ) -> None:
     """Run a generation command for every setting of a grid and rank its WAVs.
 
-    Each job's WAV gets the audio verdict (speech, noise, clipped, ...), clipping, high-
-    frequency energy, noisiness and, with --ref, its distance to the reference; the score
-    puts clean speech or music above clipped audio above noise (docs/sweep.md). Failed,
-    timed-out or silent jobs are reported, not fatal.
+    Each WAV gets the audio verdict (speech, noise, clipped, ...), clipping,
+    high-frequency energy, noisiness and, with --ref, its distance to the
+    reference. The score puts clean speech or music above clipped audio above
+    noise (docs/sweep.md). Failed, timed-out or silent jobs are reported.
 
-    Example: audioparity sweep -g cfg=1,3,7 -g steps=10,30 -- python gen.py --cfg {cfg}
-    --steps {steps} --out {out}
+    audioparity sweep -g cfg=1,3,7 -g steps=10,30 -- python gen.py
+    --cfg {cfg} --steps {steps} --out {out}
 
-    Exit 0 when at least one setting produced speech or music, 1 when none did, 2 for bad
-    usage (no grid, no command, a placeholder without a grid, a bad --ref).
+    Exit 0 when a setting produced speech or music, 1 when none did, 2 for
+    bad usage (no grid, no command, a placeholder without values, bad --ref).
     """
     human = Console(quiet=True) if json_path == "-" else console
     with progress_bar() as bar:

@@ -19,7 +19,14 @@ from .grid import Axis, parse_grid
 from .plan import claim_outputs, plan_jobs
 from .rank import rank
 from .result import JobResult, SweepResult
-from .runner import Done, RunOptions, default_workers, run_local, run_ray
+from .runner import (
+    Done,
+    RunOptions,
+    check_ray_address,
+    default_workers,
+    run_local,
+    run_ray,
+)
 
 __all__ = ["Axis", "CommandTemplate", "JobResult", "RunOptions", "SweepResult",
            "default_workers", "run_sweep"]
@@ -57,6 +64,8 @@ def run_sweep(grid: Sequence[str], command: Sequence[str], out_dir: str | Path,
 
         load_audio(ref, max_analysed_s=1.0, excerpts=False)  # InputError if unusable
         ref_path = str(Path(ref).resolve())
+    if ray or ray_address:
+        check_ray_address(ray_address)
     jobs = plan_jobs(axes, template, out_dir)
     claim_outputs(jobs, out_dir, force)
     workers = workers or default_workers()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import socket
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -98,6 +99,27 @@ def run_local(jobs: list[Job], options: RunOptions, workers: int,
             results.append(result)
             on_done(result)
     return results
+
+
+def check_ray_address(address: str | None, timeout_s: float = 5.0) -> None:
+    """Fail fast on a cluster address nothing answers at (``ray.init`` would retry for
+    minutes). ``None`` / ``auto`` / ``local`` are left to Ray; ``RAY_ADDRESS`` counts.
+
+    Raises
+    ------
+    UsageError : the address is not ``host:port`` or no server accepts a connection there.
+    """
+    address = address or os.environ.get("RAY_ADDRESS")
+    if not address or address in ("auto", "local"):
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise UsageError(f"--ray-address {address}: expected host:port or ray://host:port")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise UsageError(f"--ray-address {address}: nothing answers there "
+                         f"({exc.strerror or type(exc).__name__})") from None
 
 
 def run_ray(jobs: list[Job], options: RunOptions, address: str | None, workers: int,
