@@ -166,7 +166,9 @@ def test_a_multi_tensor_file_needs_name(cli, codes, tmp_path):
                )[0] == 1
 
 
+@pytest.mark.slow
 def test_console_script_refuses_a_pickle_in_exactly_one_line(tmp_path):
+    """In a real process torch's unpickler warning would reach stderr; it must not."""
     evil = _write(tmp_path / "evil.pt", pickle.dumps({"codes": object()}))
     script = Path(sys.executable).with_name("audioparity")
     run = subprocess.run([str(script), "tokens", "check", str(evil), "--codebook-size", "8"],

@@ -92,7 +92,7 @@ def check_tokens(tokens: Tokens, codebook_size: int, *, codebooks_expected: int 
     offset = fit_offsets([s.min for s in present], [s.max for s in present], codebook_size) \
         if len(present) == len(stats) and present else None
     result = TokenCheck(tokens, codebook_size, stats, offset, codebooks_expected, eos, pad,
-                        stops, notes=[f"layout {tokens.layout}: {tokens.reason}"])
+                        stops)
     result.problems += _range_problems(stats, offset, codebook_size)
     result.problems += _count_problems(tokens.codebooks, codebooks_expected)
     result.problems += _degeneracy_problems(stats, tokens.batch)
