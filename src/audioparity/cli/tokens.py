@@ -126,7 +126,7 @@ def _print(con: Console, path: Path, result) -> None:
                   + (f", {stop.after_eos} ids after EOS" if stop.after_eos else ""))
     if result.ref is not None:
         r = result.ref
-        agree = ", ".join(f"{a:.1%}" for a in r.agreement[:16])
+        agree = ", ".join(f"{a:.1%}" for a in r.agreement[:16]) or "— (no common frame)"
         con.print(f"vs reference: compared {r.compared[0]} × {r.compared[1]} × "
                   f"{r.compared[2]}, agreement per codebook {agree}, length difference "
                   f"{r.length_difference}")

@@ -29,7 +29,8 @@ class RefComparison:
 
     ``first_mismatch`` is ``{"sequence", "frame", "codebook", "ref", "port"}`` for the
     earliest differing frame over all sequences (None when the common part agrees);
-    ``agreement[q]`` the share of equal ids of codebook ``q`` in the common part.
+    ``agreement[q]`` the share of equal ids of codebook ``q`` in the common part (empty
+    when no frame is common).
     """
 
     ref_shape: list[int]
@@ -70,7 +71,7 @@ def compare_tokens(ref: np.ndarray, port: np.ndarray, ref_lengths: list[int],
     r, p = ref[:batch, :books, :frames], port[:batch, :books, :frames]
     valid = np.arange(frames)[None, :] < np.asarray(limits)[:, None]  # [B, T]
     same = r == p
-    agreement = [float(same[:, q][valid].mean()) if valid.any() else 0.0 for q in range(books)]
+    agreement = [float(same[:, q][valid].mean()) for q in range(books)] if valid.any() else []
     result = RefComparison(list(ref.shape), list(port.shape), list(ref_lengths[:batch]),
                            list(port_lengths[:batch]), [batch, books, frames],
                            _first_mismatch(r, p, same | ~valid[:, None, :]), agreement)
