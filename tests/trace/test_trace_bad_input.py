@@ -100,3 +100,23 @@ def test_inputs_are_not_modified(tmp_path, good, cli):
     before = (good.read_bytes(), port.read_bytes())
     cli("compare", good, port, "--json", tmp_path / "out.json")
     assert (good.read_bytes(), port.read_bytes()) == before
+
+
+def test_refused_pickle_prints_exactly_one_line_from_the_console_script(tmp_path, good):
+    """In a real process torch's unpickler warns on stderr; only the refusal may show."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    evil = tmp_path / "evil.pt"
+    with open(evil, "wb") as fh:
+        pickle.dump({"a": Evil(tmp_path / "code-ran")}, fh, protocol=4)
+    script = Path(sys.executable).with_name("audioparity")
+    run = subprocess.run([str(script), "compare", str(good), str(evil)], check=False,
+                         capture_output=True,
+                         text=True, timeout=120)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith(f"audioparity: error: {evil}: refusing to unpickle")
+    assert "Unsupported" in lines[0] and "PyTorch 2.6" not in lines[0]  # the reason only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -68,15 +69,26 @@ def _load(path: Path) -> Any:
     import torch
 
     try:
-        try:
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:
-            if "mmap" not in str(exc):
-                raise
-            return torch.load(path, map_location="cpu", weights_only=True)
+        # the weights_only unpickler warns on stderr about pickle protocols; the refusal
+        # below is the one line the user gets
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            try:
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except RuntimeError as exc:
+                if "mmap" not in str(exc):
+                    raise
+                return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe pickle"
-        raise InputError(path, f"refusing to unpickle: not a plain tensor dict ({first[:160]})") from None
+        raise InputError(path, "refusing to unpickle: not a plain tensor dict "
+                               f"({_unpickler_reason(str(exc))[:160]})") from None
     except (RuntimeError, EOFError, OSError, ValueError, AttributeError, KeyError) as exc:
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(path, f"not a readable torch file ({msg[:160]})") from None
+
+
+def _unpickler_reason(message: str) -> str:
+    """The line of torch's weights_only refusal that names what was refused."""
+    _, _, after = message.partition("WeightsUnpickler error:")
+    lines = [line.strip() for line in (after or message).splitlines() if line.strip()]
+    return lines[0] if lines else "unsafe pickle"
