@@ -173,3 +173,23 @@ def test_ray_runs_the_same_sweep(cli, generator, tmp_path):
     assert _ranked(data) == [(1, None), (7, None)]
     assert data["jobs"][1]["audio"]["verdict"] == "clipped"
     assert "on ray" in out
+
+
+def test_an_analysis_error_is_one_crashed_job(generator, tmp_path, monkeypatch):
+    from audioparity.sweep import run_sweep, runner
+
+    real = runner.assess_wav
+
+    def fragile(path, ref, use_vad):
+        if "cfg-7" in str(path):
+            raise FloatingPointError("overflow in pitch tracker")
+        return real(path, ref, use_vad)
+
+    monkeypatch.setattr(runner, "assess_wav", fragile)
+    result = run_sweep(["cfg=1,7"], [*generator, "--cfg", "{cfg}", "--out", "{out}"],
+                       tmp_path / "runs", workers=1, use_vad=False)
+    good, broken = result.jobs
+    assert good.rank == 1 and good.status == "scored" and result.ok
+    assert broken.status == "crashed" and broken.rank is None
+    assert broken.error == "analysis failed: FloatingPointError: overflow in pitch tracker"
+    assert broken.run.exit_code == 0

@@ -14,7 +14,8 @@ STATUSES = ("scored", "failed", "timeout", "not_started", "no_audio", "unreadabl
 """``scored``: the command exited 0 and its WAV was analysed. ``failed``: non-zero exit.
 ``timeout``: killed at ``--timeout``. ``not_started``: the executable could not be run.
 ``no_audio``: exit 0 but no file at ``{out}``. ``unreadable``: the file is not audio.
-``crashed``: the worker running the job died (pool or Ray error)."""
+``crashed``: the worker running the job died (pool or Ray error), or analysing its WAV
+raised."""
 
 
 @dataclass

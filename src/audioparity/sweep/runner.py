@@ -53,6 +53,11 @@ def _failure(run: JobRun) -> str:
     return what + (f": {last[0].strip()[:200]}" if last else "")
 
 
+def _crashed(job: Job, exc: BaseException, run: JobRun | None = None,
+             what: str = "worker died") -> JobResult:
+    return JobResult(job, "crashed", run, error=f"{what}: {type(exc).__name__}: {exc}"[:300])
+
+
 def execute(job: Job, options: RunOptions) -> JobResult:
     """Run one job and, if it wrote a readable WAV, assess it. Never raises for a bad job."""
     run = run_job(job, options.timeout_s)
@@ -66,13 +71,11 @@ def execute(job: Job, options: RunOptions) -> JobResult:
         return JobResult(job, "no_audio", run, error=f"exit 0 but nothing written at {job.out}")
     try:
         assessment = assess_wav(job.out, options.ref, options.use_vad)
-    except InputError as exc:
-        return JobResult(job, "unreadable", run, error=exc.problem)
+    except InputError as exc:  # names the file: the job's WAV (or, if it broke, --ref)
+        return JobResult(job, "unreadable", run, error=str(exc))
+    except Exception as exc:  # noqa: BLE001 - one odd WAV must not end a long sweep
+        return _crashed(job, exc, run, "analysis failed")
     return JobResult(job, "scored", run, assessment)
-
-
-def _crashed(job: Job, exc: BaseException) -> JobResult:
-    return JobResult(job, "crashed", error=f"worker died: {type(exc).__name__}: {exc}"[:300])
 
 
 def run_local(jobs: list[Job], options: RunOptions, workers: int,
