@@ -11,7 +11,6 @@ activations passed by mistake).
 from __future__ import annotations
 
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,23 +74,19 @@ def read_logits(path: str | Path, name: str | None = None) -> np.ndarray:
 def _read_tensor(p: Path, name: str | None) -> np.ndarray:
     from ..trace import open_trace
 
-    # torch's weights_only unpickler warns about pickle protocols on stderr; the refusal
-    # itself is the one line the user gets
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        with open_trace(p) as trace:
-            if name is not None:
-                if name not in trace:
-                    shown = ", ".join(trace.names[:6])
-                    raise InputError(p, f"no tensor named {name!r} (has {shown})")
-                key = name
-            elif len(trace) == 1:
-                key = trace.names[0]
-            else:
-                shown = ", ".join(trace.names[:4]) + (", …" if len(trace) > 4 else "")
-                raise InputError(p, f"holds {len(trace)} tensors ({shown}): pick one with "
-                                    "--name")
-            return np.array(trace.read(key))  # a copy: the file is closed on return
+    with open_trace(p) as trace:
+        if name is not None:
+            if name not in trace:
+                shown = ", ".join(trace.names[:6])
+                raise InputError(p, f"no tensor named {name!r} (has {shown})")
+            key = name
+        elif len(trace) == 1:
+            key = trace.names[0]
+        else:
+            shown = ", ".join(trace.names[:4]) + (", …" if len(trace) > 4 else "")
+            raise InputError(p, f"holds {len(trace)} tensors ({shown}): pick one with "
+                                "--name")
+        return np.array(trace.read(key))  # a copy: the file is closed on return
 
 
 def _read_text(p: Path) -> np.ndarray:
