@@ -32,7 +32,9 @@ _HINT = ("apply the reference's normalization here (Qwen3 adds a per-head RMSNor
          "k after the head split; Qwen2 has none), with its weight and eps")
 
 
-def _with_input(x: np.ndarray, r: np.ndarray, p: np.ndarray) -> Finding | None:
+def _with_input(x: np.ndarray, r: np.ndarray, p: np.ndarray,
+                source: str = "from the recorded input", method: str = "input"
+                ) -> Finding | None:
     hyp = {"none": (x, False), "RMSNorm": (rms_norm(x), False),
            "LayerNorm": (layer_norm(x), True)}
     res_r = {k: channel_fit(h, r, b) for k, (h, b) in hyp.items()}
@@ -50,9 +52,8 @@ def _with_input(x: np.ndarray, r: np.ndarray, p: np.ndarray) -> Finding | None:
     side = "port skips it" if best_p == "none" else "port adds it"
     return Finding("missing_norm", 0.9 * fit_quality(res),
                    f"ref = {best_r}(input)·w, port = {best_p}(input)·w: {side} "
-                   f"(residuals {fmt(res_r[best_r])} / {fmt(res_p[best_p])}, from the "
-                   "recorded input)", {"norm": norm, "side": side, "residual": res,
-                                       "method": "input"}, _HINT)
+                   f"(residuals {fmt(res_r[best_r])} / {fmt(res_p[best_p])}, {source})",
+                   {"norm": norm, "side": side, "residual": res, "method": method}, _HINT)
 
 
 def _outputs_only(r: np.ndarray, p: np.ndarray) -> Finding | None:
@@ -97,13 +98,10 @@ def _through_rotation(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext
     if fits[variant] > 1e-3:
         return None
     pre_r, pre_p = x, rotate(p, cos, sin, variant, inverse=True)
+    source = f"before the {variant} RoPE, undone with the recorded cos/sin"
     for raw in (pre_p, pre_r):  # port skips (its pre-rotation is raw), then port adds
-        found = _with_input(raw, pre_r, pre_p)
+        found = _with_input(raw, pre_r, pre_p, source, "through_rotation")
         if found is not None:
-            found.detail = found.detail.replace(
-                "from the recorded input", f"before the {variant} RoPE, undone with the "
-                "recorded cos/sin")
-            found.params["method"] = "through_rotation"
             return found
     return None
 
