@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import clearly_different, crop_around, fit_quality, fmt, residual
+from .arrays import crop_around, fit_quality, fmt, residual
 from .finding import ExplainContext, Finding
-from .norms import MAX_ROW, channel_fit, layer_norm, rms_norm
+from .norms import channel_fit, layer_norm, norm_rows, rms_norm
 from .registry import signature
 from .rope_math import VARIANTS, crop_heads, recorded_rotation, rotate
 
@@ -108,11 +108,10 @@ def _through_rotation(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext
 
 @signature("missing_norm", dtypes="float")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
-    if ref.ndim == 0 or not 4 <= ref.shape[-1] <= MAX_ROW:
+    rows = norm_rows(ref, port)
+    if rows is None:
         return None
-    r, p = crop_around(ref, -1), crop_around(port, -1)
-    if not clearly_different(r, p):
-        return None
+    r, p = rows
     x = ctx.input(0, "ref")
     if x is not None and x.shape == ref.shape:
         found = _with_input(crop_around(x, -1), r, p)

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .arrays import clearly_different, crop_around, fit_quality, fit_tol, fmt, rel_l2
+from .arrays import crop_around, fit_quality, fit_tol, fmt, rel_l2
 from .finding import ExplainContext, Finding
-from .norms import MAX_ROW, row_scale
+from .norms import norm_rows, row_scale
 from .registry import signature
 
 _HINT = "use the reference's eps for this normalization (check the config and each layer)"
@@ -47,11 +47,10 @@ def fit_eps(ms: np.ndarray, s: np.ndarray) -> tuple[float, float, float]:
 
 @signature("norm_eps", dtypes="float")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
-    if ref.ndim == 0 or not 4 <= ref.shape[-1] <= MAX_ROW:
+    rows = norm_rows(ref, port)
+    if rows is None:
         return None
-    r, p = crop_around(ref, -1), crop_around(port, -1)
-    if not clearly_different(r, p):
-        return None
+    r, p = rows
     s, res = row_scale(r, p)
     tol = fit_tol(rel_l2(r, p))
     if res > tol or s.size < 4 or s.min() <= 0 or np.all(np.abs(s - 1) < 1e-4):

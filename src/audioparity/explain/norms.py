@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .arrays import clearly_different, crop_around
+
 #: Widest last axis a normalization is looked for over (hidden sizes, not audio samples).
 MAX_ROW = 1 << 16
 
@@ -43,3 +45,12 @@ def channel_fit(h: np.ndarray, y: np.ndarray, bias: bool) -> float:
     g = np.sum(hc * yc, axis=0) / np.maximum(np.sum(hc * hc, axis=0), 1e-300)
     err = yc - hc * g
     return float(np.sqrt(np.sum(err * err)) / max(np.sqrt(np.sum(y2 * y2)), 1e-300))
+
+
+def norm_rows(ref: np.ndarray, port: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Crops of both tensors keeping the last axis whole, when a normalization over it can
+    be looked for (4..MAX_ROW wide) and the pair is clearly different; else None."""
+    if ref.ndim == 0 or not 4 <= ref.shape[-1] <= MAX_ROW:
+        return None
+    r, p = crop_around(ref, -1), crop_around(port, -1)
+    return (r, p) if clearly_different(r, p) else None
