@@ -21,44 +21,53 @@ try:  # typer >= 0.29 vendors click as typer._click
 except ImportError:  # pragma: no cover - older typer on top of click
     from click import ClickException
 
+from ..errors import InputError
+
 _EXIT = (typer.Exit,)
 _CLICK_ERROR = (ClickException,)
 _ABORT = (typer.Abort,)
 
-from ..errors import InputError
-
 COMMAND_MODULES = ("compare", "explain", "weights", "audio", "tokens", "sweep", "demo")
 
-app = typer.Typer(
-    name="audioparity",
-    help="Find where a port of a neural audio model first diverges from its PyTorch "
-         "reference, why, and whether what it emits is sane.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+
+def build_app(commands: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
+    """The Typer app with the given command groups registered (each imported on demand)."""
+    app = typer.Typer(
+        name="audioparity",
+        help="Find where a port of a neural audio model first diverges from its PyTorch "
+             "reference, why, and whether what it emits is sane.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
+    for name in commands:
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+            continue
+        module.register(app)
+    return app
 
 
-
-@app.callback()
 def _root() -> None:
     """Subcommands check a port: compare traces, explain a pair, audit weights, inspect audio."""
 
 
-for _name in COMMAND_MODULES:
-    try:
-        _module = importlib.import_module(f"{__package__}.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"{__package__}.{_name}":
-            raise
-        continue
-    _module.register(app)
+def _commands_for(argv: list[str]) -> tuple[str, ...]:
+    """Only the invoked command's module: start-up stays small (the audio stack imports
+    scipy); ``--help`` and unknown words get every command, so help and errors list them."""
+    return (argv[0],) if argv and argv[0] in COMMAND_MODULES else COMMAND_MODULES
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv`` and return the exit code (never raises, never exits)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
+        app = build_app(_commands_for(argv))
         result = app(args=argv, prog_name="audioparity", standalone_mode=False)
         return result if isinstance(result, int) else 0
     except _EXIT as exc:

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..sweep import SweepResult, run_sweep
 from .common import console, progress_bar, write_json
+
+if TYPE_CHECKING:  # the sweep stack imports scipy: only load it when a sweep runs
+    from ..sweep import SweepResult
 
 _STYLE = {"good": "green", "clipped": "yellow", "bad": "red"}
 
@@ -115,6 +117,8 @@ def sweep(
     Exit 0 when a setting produced speech or music, 1 when none did, 2 for
     bad usage (no grid, no command, a placeholder without values, bad --ref).
     """
+    from ..sweep import run_sweep
+
     human = Console(quiet=True) if json_path == "-" else console
     with progress_bar() as bar:
         task = bar.add_task("sweep", total=None)
