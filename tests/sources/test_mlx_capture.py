@@ -78,18 +78,62 @@ def test_inputs_and_steps():
     np.testing.assert_array_equal(rec.tensors["@1/embed:in0"], np.array(x * 2))
 
 
-def test_classes_restored_and_no_file_on_error(tmp_path):
+def test_classes_restored_and_partial_trace_on_error(tmp_path):
     net, x = _net()
     classes = {name: type(m) for name, m in net.named_modules()}
     out = tmp_path / "port.safetensors"
-    with pytest.raises(ValueError), capture(net, out):
+    with pytest.raises(ValueError, match="forward failed"), capture(net, out):
         net(x)
-        raise ValueError("forward failed")
+        raise ValueError("forward failed\nsecond line")
     assert {name: type(m) for name, m in net.named_modules()} == classes
-    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["port.safetensors"]  # atomic: no temporaries
+    with open_trace(out) as trace:
+        assert trace.names[-1] == "output"
+        assert trace.meta["incomplete"] is True
+        assert trace.meta["error"] == "ValueError: forward failed"
     with capture(net):
         net(x)
     assert type(net.embed) is nn.Conv1d
+
+
+class Crashes(nn.Module):
+    """A projection and an activation run, then a matmul with the wrong width raises."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 8)
+        self.act = nn.GELU()
+        self.out = nn.Linear(4, 2)
+
+    def __call__(self, x):
+        return self.out(self.act(self.proj(x)))
+
+
+def test_partial_trace_when_forward_raises_midway(tmp_path):
+    mx.random.seed(0)
+    model, x = Crashes(), mx.random.normal((2, 4))
+    out = tmp_path / "crash.safetensors"
+    with pytest.raises(ValueError) as raised, capture(model, out, inputs=True):
+        model(x)
+    message = str(raised.value).strip().splitlines()[0]
+    assert type(model.out) is nn.Linear and type(model) is Crashes
+    with open_trace(out) as trace:
+        assert trace.names == ["output:in0", "proj:in0", "proj", "act:in0", "act", "out:in0"]
+        np.testing.assert_allclose(trace.read("act"), np.array(model.act(model.proj(x))),
+                                   rtol=1e-6, atol=1e-6)
+        assert trace.meta["incomplete"] is True
+        assert trace.meta["error"] == f"ValueError: {message}"
+
+    with pytest.raises(ValueError), capture(model) as rec:
+        model(x)
+    assert rec.incomplete and rec.names == ["proj", "act"]
+
+
+def test_no_file_when_nothing_was_recorded(tmp_path):
+    net, _ = _net()
+    with pytest.raises(ValueError), capture(net, tmp_path / "none.safetensors"):
+        net(mx.zeros((1, 5, 4)))  # wrong channel count: the first conv raises
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_trace_file_bf16_filters_and_limits(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from transformers import Qwen3Config, Qwen3ForCausalLM
@@ -84,7 +85,101 @@ def test_repeated_module_calls_get_repeat_suffix(tmp_path):
     assert rec.names == ["block", "block#1", "output"]
 
 
-def test_hooks_removed_and_no_file_when_forward_raises(qwen3, tmp_path):
+class _Layer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(4, 4)
+
+    def forward(self, hidden_states, attention_mask=None, position_ids=None, **kwargs):
+        h = self.proj(hidden_states) * attention_mask + position_ids.unsqueeze(-1)
+        return h + kwargs.get("bias", 0)
+
+
+class _Caller(torch.nn.Module):
+    """Calls its layer by keyword or positionally: the recorded inputs must not differ."""
+
+    def __init__(self, keywords: bool):
+        super().__init__()
+        self.layer = _Layer()
+        self.keywords = keywords
+
+    def forward(self, h, mask, pos, bias):
+        if self.keywords:
+            return self.layer(h, position_ids=pos, bias=bias, attention_mask=mask)
+        return self.layer(h, mask, pos, bias=bias)
+
+
+def test_keyword_and_positional_calls_record_the_same_inputs():
+    torch.manual_seed(0)
+    h, mask, pos, bias = torch.randn(1, 3, 4), torch.ones(1, 3, 1), torch.arange(3.0)[None], \
+        torch.randn(4)
+    recorded = {}
+    for keywords in (True, False):
+        model = _Caller(keywords)
+        with torch.no_grad(), capture(model, None, inputs=True) as rec:
+            model(h, mask, pos, bias)
+        recorded[keywords] = rec
+    assert recorded[True].names == recorded[False].names
+    layer_inputs = [n for n in recorded[True].names if n.startswith("layer:in")]
+    # parameter order, not call order; **kwargs' bias after the last named parameter
+    assert layer_inputs == ["layer:in0", "layer:in1", "layer:in2", "layer:in3"]
+    torch.testing.assert_close(torch.tensor(recorded[True].tensors["layer:in2"]), pos)
+    torch.testing.assert_close(torch.tensor(recorded[True].tensors["layer:in3"]), bias)
+
+
+def test_decoder_layer_inputs_are_numbered_by_forward_signature(qwen3, ids):
+    # Qwen3Model calls each layer (h, attention_mask=, position_embeddings=, position_ids=, …);
+    # position_ids is the third parameter of Qwen3DecoderLayer.forward, whatever the call order
+    with torch.no_grad(), capture(qwen3, None, inputs=True) as rec:
+        qwen3(ids)
+    assert rec.tensors["model.layers.0:in2"].shape == ids.shape
+    np.testing.assert_array_equal(rec.tensors["model.layers.0:in2"], np.arange(6)[None])
+    assert "model.layers.0:in3" not in rec.names
+
+
+class _Crashes(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = torch.nn.Linear(4, 8)
+        self.act = torch.nn.GELU()
+        self.out = torch.nn.Linear(4, 2)  # wrong in_features: fails after two layers ran
+
+    def forward(self, x):
+        return self.out(self.act(self.proj(x)))
+
+
+def test_partial_trace_when_forward_raises(tmp_path):
+    torch.manual_seed(0)
+    model, x = _Crashes(), torch.randn(2, 4)
+    target = tmp_path / "crash.safetensors"
+    with pytest.raises(RuntimeError, match="cannot be multiplied") as raised, \
+            torch.no_grad(), capture(model, target, inputs=True):
+        model(x)
+    assert "cannot be multiplied" in str(raised.value)  # the forward's own exception
+    assert _hook_count(model) == 0
+    with open_trace(target) as trace:
+        assert trace.names == ["output:in0", "proj:in0", "proj", "act:in0", "act", "out:in0"]
+        np.testing.assert_allclose(trace.read("act"), model.act(model.proj(x)).detach().numpy(),
+                                   rtol=1e-6, atol=1e-6)
+        assert trace.meta["incomplete"] is True
+        assert trace.meta["error"].startswith("RuntimeError: mat1 and mat2 shapes cannot be")
+        assert "\n" not in trace.meta["error"]
+    assert [p.name for p in tmp_path.iterdir()] == ["crash.safetensors"]  # no temporaries
+
+    with pytest.raises(RuntimeError), torch.no_grad(), capture(model, None) as rec:
+        model(x)
+    assert rec.incomplete and rec.names == ["proj", "act"]
+
+
+def test_complete_trace_says_so(tmp_path):
+    model = torch.nn.Linear(4, 2)
+    with torch.no_grad(), capture(model, tmp_path / "ok.safetensors"):
+        model(torch.randn(1, 4))
+    with open_trace(tmp_path / "ok.safetensors") as trace:
+        assert trace.meta["incomplete"] is False and "error" not in trace.meta
+
+
+def test_hooks_removed_and_no_file_when_forward_raises_before_recording(qwen3, tmp_path):
     target = tmp_path / "boom.safetensors"
     with pytest.raises(IndexError), capture(qwen3, target, functions=[ROPE]):
         qwen3(torch.tensor([[10_000]]))  # out of vocabulary

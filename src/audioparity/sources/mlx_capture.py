@@ -2,19 +2,26 @@
 
 MLX has no forward hooks, and Python looks ``__call__`` up on the type, so while capturing
 each module instance of the model gets a dynamically created subclass of its own class whose
-``__call__`` records and then defers to the original. The original classes are restored on
-exit, also when the forward pass raises (then no file is written).
+``__call__`` records and then defers to the original. The original classes (and patched
+functions) are restored on exit. When the forward pass raises, the file still appears,
+atomically, with what was recorded up to the exception and ``"incomplete": true`` and
+``"error": "<Type>: <message>"`` in its meta; the exception propagates unchanged (nothing
+recorded: no file).
 
 >>> with capture(mlx_model, "port.safetensors", inputs=True) as rec:
 ...     mlx_model(x)
 >>> rec.names[:2]
 ['embed:in0', 'embed']
 
-Names are those of the torch capture (``mlx.nn.Module.named_modules()`` gives the same dotted
-paths; the root's output is ``output``). Arrays are stored as MLX produced them: an MLX conv
-output stays ``[B, T, C]`` (NLC) where PyTorch has ``[B, C, T]``; telling the two apart is the
-explainer's job (``layout``), never the trace's. Complex arrays are stored as a trailing
-``(real, imag)`` axis, like the torch capture does.
+Names are those the torch capture gives the same module tree. ``mlx.nn.Module.named_modules()``
+gives the same dotted paths as torch except under ``mlx.nn.Sequential``, which keeps its
+children in a list ``layers`` (``net.layers.0``) where ``torch.nn.Sequential`` numbers them
+directly (``net.0``): that ``layers`` component is dropped (:func:`torch_style_path`). A plain
+Python list attribute named ``layers`` is torch's ``ModuleList`` and keeps its name. The root's
+output is ``output``; inputs are numbered by the parameter of ``__call__`` they fill, as in the
+torch capture. Arrays are stored as MLX produced them: an MLX conv output stays ``[B, T, C]``
+(NLC) where PyTorch has ``[B, C, T]``; telling the two apart is the comparison's job, never the
+trace's. Complex arrays are stored as a trailing ``(real, imag)`` axis, like the torch capture.
 """
 
 from __future__ import annotations
@@ -28,7 +35,9 @@ import numpy as np
 
 from ..trace import TraceWriter
 from .naming import ROOT_NAME, NameFilter
+from .patched_functions import patch_functions
 from .recorder import Recorder
+from .signature import SlotCache
 
 
 class MLXRecorder(Recorder):
@@ -51,12 +60,45 @@ class MLXRecorder(Recorder):
         return np.array(array), self.dtype
 
 
+def torch_style_path(model: Any, name: str) -> str:
+    """The torch capture's name for the submodule at MLX path ``name`` of ``model``.
+
+    >>> from mlx import nn
+    >>> net = nn.Sequential(nn.Conv1d(2, 4, 3), nn.ELU())
+    >>> torch_style_path(net, "layers.1")
+    '1'
+    """
+    from mlx import nn
+
+    kept: list[str] = []
+    node = model
+    for part in name.split(".") if name else []:
+        if part == "layers" and isinstance(node, nn.Sequential):
+            node = node.layers  # torch's Sequential numbers its children directly
+            continue
+        node = node[int(part)] if isinstance(node, (list, tuple)) else node[part]
+        kept.append(part)
+    return ".".join(kept)
+
+
+def module_paths(model: Any) -> dict[int, str]:
+    """``id(module) -> torch-style path`` for every module of ``model`` (root: ``output``).
+
+    A module reachable under two paths (shared) keeps the first MLX lists.
+    """
+    paths: dict[int, str] = {}
+    for name, module in model.named_modules():
+        paths.setdefault(id(module), torch_style_path(model, name) or ROOT_NAME)
+    return paths
+
+
 @contextlib.contextmanager
 def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
             steps: bool = False, include: Sequence[str] | str | None = None,
-            exclude: Sequence[str] | str | None = None, max_tensors: int | None = None,
-            max_bytes: int | None = None, dtype: str | None = None,
-            meta: dict[str, Any] | None = None) -> Iterator[MLXRecorder]:
+            exclude: Sequence[str] | str | None = None, functions: Sequence[str] = (),
+            max_tensors: int | None = None, max_bytes: int | None = None,
+            dtype: str | None = None, meta: dict[str, Any] | None = None,
+            ) -> Iterator[MLXRecorder]:
     """Record every submodule's output (and optionally inputs) of an MLX model in the block.
 
     Parameters
@@ -64,18 +106,30 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
     model : mlx.nn.Module
     path : where to write the native trace (``.safetensors``); None keeps arrays in
         ``MLXRecorder.tensors``.
-    inputs : also record array inputs as ``NAME:in0``, ``NAME:in1`` … (positional first,
-        then keyword arguments in call order).
+    inputs : also record array inputs as ``NAME:inN``, N = the index of the parameter in
+        the module's ``__call__`` signature (``self`` excluded), exactly as the torch capture
+        numbers ``forward``'s: ``block(x, mask=m)`` and ``block(x, m)`` both record ``in0``,
+        ``in1``.
     steps : every call of the root module opens a step: names get ``@0/``, ``@1/`` ….
         Without it, repeated calls of a module give ``NAME#1``, ``NAME#2`` ….
-    include, exclude : globs or ``re:<regex>`` on module paths.
+    include, exclude : globs or ``re:<regex>`` on (torch-style) module paths.
+    functions : dotted paths of functions to record too (patched while capturing), named
+        ``<enclosing module>.<function>`` like the torch capture's: ``"mlx.nn.leaky_relu"``,
+        ``"mlx.nn.gelu"``, ``"mlx.core.fast.rms_norm"``, ``"mlx.core.tanh"``. ``mlx.core``
+        functions can be patched (its modules accept new attributes); only calls that look
+        the function up through that attribute are seen (``mx.tanh(x)``, ``nn.gelu(x)``), not
+        MLX's own layers, which call their module-local names (``nn.GELU`` calls
+        ``mlx.nn.layers.activations.gelu``: patch that path to see them), nor array methods
+        and operators (``x.exp()``, ``x * y``), nor code inside ``mx.compile``.
     max_tensors, max_bytes : stop recording beyond these; ``meta["truncated"]`` says so.
     dtype : store float arrays as this dtype (``"float32"``, ``"bfloat16"`` …).
 
     Notes
     -----
     MLX is lazy: recording evaluates each recorded array when its module returns, which
-    changes scheduling but not values.
+    changes scheduling but not values. If the block raises, the trace keeps what was recorded
+    before (meta ``incomplete``, ``error``) and the exception propagates; see
+    :meth:`Recorder.fail`.
     """
     from mlx import nn
 
@@ -86,9 +140,8 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
         writer = TraceWriter(path, {"source": "mlx", "model": type(model).__name__,
                                     **(meta or {})})
     rec = MLXRecorder(writer, dtype, NameFilter(include, exclude), max_tensors, max_bytes)
-    paths: dict[int, str] = {}
-    for name, module in model.named_modules():
-        paths.setdefault(id(module), name or ROOT_NAME)
+    paths = module_paths(model)
+    slot_cache = SlotCache()
     originals: list[tuple[Any, type]] = []
     subclasses: dict[type, type] = {}
 
@@ -99,33 +152,39 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
             return original_call(*args, **kwargs)
         if self is model and steps:
             rec.next_step()
+        cls = type(self).__mro__[1]
         base = rec.enter(path_)
-        rec.module_types.setdefault(path_, type(self).__mro__[1].__name__)
-        if inputs:
-            rec.record(base, path_, tuple(args) + tuple(kwargs.values()), "in")
-        result = original_call(*args, **kwargs)
-        rec.record(base, path_, result, "out")
-        return result
+        try:
+            rec.module_types.setdefault(path_, cls.__name__)
+            if inputs:
+                rec.record_inputs(base, path_, args, kwargs, slot_cache.get(cls, original_call))
+            result = original_call(*args, **kwargs)
+            rec.record(base, path_, result, "out")
+            return result
+        finally:
+            rec.leave()
 
-    try:
-        for _, module in model.named_modules():
-            cls = type(module)
-            if cls in subclasses.values():
-                continue  # the same instance reached twice (shared module)
-            sub = subclasses.get(cls)
-            if sub is None:
-                sub = type(cls.__name__, (cls,), {"__call__": recording_call,
-                                                  "__module__": cls.__module__,
-                                                  "__qualname__": cls.__qualname__})
-                subclasses[cls] = sub
-            originals.append((module, cls))
-            object.__setattr__(module, "__class__", sub)
-        yield rec
-    except BaseException:
-        rec.abort()
-        raise
-    else:
-        rec.finish()
-    finally:
-        for module, cls in reversed(originals):
-            object.__setattr__(module, "__class__", cls)
+    with contextlib.ExitStack() as patches:
+        try:
+            for _, module in model.named_modules():
+                cls = type(module)
+                if cls in subclasses.values():
+                    continue  # the same instance reached twice (shared module)
+                sub = subclasses.get(cls)
+                if sub is None:
+                    sub = type(cls.__name__, (cls,), {"__call__": recording_call,
+                                                      "__module__": cls.__module__,
+                                                      "__qualname__": cls.__qualname__})
+                    subclasses[cls] = sub
+                originals.append((module, cls))
+                object.__setattr__(module, "__class__", sub)
+            patches.enter_context(patch_functions(rec, functions, inputs))
+            yield rec
+        except BaseException as exc:
+            rec.fail(exc)
+            raise
+        else:
+            rec.finish()
+        finally:
+            for module, cls in reversed(originals):
+                object.__setattr__(module, "__class__", cls)

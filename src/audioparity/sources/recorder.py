@@ -1,11 +1,16 @@
-"""What every capture source shares: SPEC names per call, limits, and the tensor sink.
+"""What every capture source shares: SPEC names per call, limits, the module stack, the sink.
 
 A runtime-specific recorder subclasses :class:`Recorder` and says what a tensor is
 (:meth:`Recorder.is_tensor`) and how to turn one into NumPy (:meth:`Recorder.to_numpy`).
+A capture calls :meth:`Recorder.enter` / :meth:`Recorder.leave` around each module call,
+records its inputs and outputs, and ends with :meth:`Recorder.finish` (the forward returned)
+or :meth:`Recorder.fail` (it raised: what was recorded is kept, marked incomplete).
 """
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +19,7 @@ import numpy as np
 
 from ..trace import TraceWriter
 from .naming import NameFilter, input_name, output_name, repeat_name, step_prefix
+from .signature import InputSlots, call_order_indices
 
 
 @dataclass
@@ -31,7 +37,10 @@ class Recorder:
     truncated: bool = False
     bytes_recorded: int = 0
     step: int | None = None
+    incomplete: bool = False
+    error: str | None = None
     _repeats: dict[str, int] = field(default_factory=dict)
+    _stack: list[str] = field(default_factory=list)
 
     def is_tensor(self, value: Any) -> bool:
         """Whether ``value`` is a tensor of this runtime."""
@@ -61,11 +70,23 @@ class Recorder:
         self._repeats.clear()
 
     def enter(self, path: str) -> str:
-        """A module starts: return its (step-prefixed, repeat-suffixed) base name."""
+        """A module starts: push it on the stack, return its (step-prefixed, repeat-suffixed)
+        base name."""
+        self._stack.append(path)
         key = step_prefix(self.step) + path
         repeat = self._repeats.get(key, 0)
         self._repeats[key] = repeat + 1
         return repeat_name(key, repeat)
+
+    def leave(self) -> None:
+        """The module entered last returned."""
+        if self._stack:
+            self._stack.pop()
+
+    @property
+    def current_module(self) -> str:
+        """Path of the innermost module running now ("" outside any)."""
+        return self._stack[-1] if self._stack else ""
 
     def record(self, base: str, path: str, value: Any, kind: str) -> None:
         """Store ``value`` (a tensor or a container of them) under SPEC names."""
@@ -73,9 +94,32 @@ class Recorder:
             return
         for index, tensor in self.elements(value):
             name = output_name(base, index) if kind == "out" else input_name(base, index)
-            if self.truncated or name in self.tensors or (self.writer and name in self.writer):
-                continue
-            self._store(name, *self.to_numpy(tensor))
+            self._record_one(name, tensor)
+
+    def record_inputs(self, base: str, path: str, args: tuple, kwargs: dict[str, Any],
+                      slots: InputSlots | None) -> None:
+        """Store the tensor arguments of a call as ``NAME:inN``, N = parameter index.
+
+        ``slots`` is the callable's signature (None: keywords follow positionals in call
+        order). Inputs are stored in index order, so a keyword call and a positional call of
+        one module give the same names in the same order. Non-tensor arguments (tuples,
+        None, numbers) take their index but record nothing.
+        """
+        if not self.filter(path):
+            return
+        if slots is None:
+            indices = call_order_indices(len(args), len(kwargs))
+        else:
+            indices = slots.indices(len(args), list(kwargs))
+        values = (*args, *kwargs.values())
+        for index, value in sorted(zip(indices, values, strict=True), key=lambda iv: iv[0]):
+            if self.is_tensor(value):
+                self._record_one(input_name(base, index), value)
+
+    def _record_one(self, name: str, tensor: Any) -> None:
+        if self.truncated or name in self.tensors or (self.writer and name in self.writer):
+            return
+        self._store(name, *self.to_numpy(tensor))
 
     def _store(self, name: str, arr: np.ndarray, store_as: str | None) -> None:
         nbytes = arr.size * (2 if store_as in ("bfloat16", "float16") else arr.dtype.itemsize)
@@ -92,13 +136,45 @@ class Recorder:
         self.bytes_recorded += nbytes
 
     def finish(self) -> None:
-        """Write the trace file (with the module types and truncation in its meta)."""
+        """Write the trace file (with module types, truncation, completeness in its meta)."""
         if self.writer is not None:
             self.writer.meta.update({"modules": self.module_types, "truncated": self.truncated,
-                                     "steps": (self.step + 1) if self.step is not None else None})
+                                     "steps": (self.step + 1) if self.step is not None else None,
+                                     "incomplete": self.incomplete})
+            if self.error is not None:
+                self.writer.meta["error"] = self.error
             self.writer.close()
+
+    def fail(self, exc: BaseException) -> None:
+        """The forward raised ``exc``: keep what was recorded, marked incomplete.
+
+        The file (when writing one) holds every tensor recorded before the exception, with
+        ``"incomplete": true`` and ``"error": "<Type>: <first line>"`` in its meta; it appears
+        atomically. Nothing recorded: no file (an empty trace is no trace). The caller
+        re-raises ``exc``; a failure to write is a warning, never a replacement for ``exc``.
+        """
+        self.incomplete = True
+        self.error = error_line(exc)
+        if self.writer is None:
+            return
+        if not self.names:
+            self.abort()
+            return
+        try:
+            self.finish()
+        except Exception as write_error:  # noqa: BLE001 - the forward's exception matters more
+            with contextlib.suppress(Exception):
+                self.abort()
+            warnings.warn(f"partial trace {self.writer.path} not written: {write_error}",
+                          RuntimeWarning, stacklevel=2)
 
     def abort(self) -> None:
         """Discard the trace: no file appears."""
         if self.writer is not None:
             self.writer.abort()
+
+
+def error_line(exc: BaseException) -> str:
+    """``"<ExceptionType>: <first line of the message>"`` (just the type when it has none)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__

@@ -6,16 +6,18 @@
 ['model.embed_tokens:in0', 'model.embed_tokens', ...]
 
 Outputs are recorded when a module finishes (children before parents), inputs when it
-starts. Tensors stream to disk as they are produced; hooks (and patched functions) are
-removed on exit, also when the forward pass raises — in that case no file is written.
+starts, numbered by the parameter they fill (``layer(h, attention_mask=m)`` records ``in0``
+and ``in1``, like ``layer(h, m)``). Tensors stream to disk as they are produced; hooks (and
+patched functions) are removed on exit. When the forward pass raises, the file still appears,
+atomically, with what was recorded up to the exception and ``"incomplete": true`` and
+``"error": "<Type>: <message>"`` in its meta; the exception propagates unchanged (nothing
+recorded: no file).
 """
 
 from __future__ import annotations
 
 import contextlib
-import importlib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +25,13 @@ import numpy as np
 
 from ..trace import TraceWriter
 from .naming import ROOT_NAME, NameFilter
+from .patched_functions import patch_functions
 from .recorder import Recorder
+from .signature import InputSlots, SlotCache
 
 
-@dataclass
 class TorchRecorder(Recorder):
-    """Recorder for torch tensors; also tracks the module stack for patched functions."""
-
-    _stack: list[str] = field(default_factory=list)
+    """Recorder for torch tensors."""
 
     def is_tensor(self, value: Any) -> bool:
         import torch
@@ -49,25 +50,13 @@ class TorchRecorder(Recorder):
             return t.float().cpu().numpy(), self.dtype
         return t.cpu().numpy(), self.dtype
 
-    def enter(self, path: str) -> str:
-        self._stack.append(path)
-        return super().enter(path)
 
-    def leave(self) -> None:
-        if self._stack:
-            self._stack.pop()
-
-    @property
-    def current_module(self) -> str:
-        return self._stack[-1] if self._stack else ""
-
-
-def _resolve_function(dotted: str) -> tuple[Any, str]:
-    module_name, _, attr = dotted.rpartition(".")
-    owner = importlib.import_module(module_name)
-    if not callable(getattr(owner, attr, None)):
-        raise TypeError(f"{dotted} is not a function")
-    return owner, attr
+def forward_slots(module: Any, cache: SlotCache) -> InputSlots | None:
+    """The parameters of ``module.forward``, cached per class (an instance override is read
+    every call: accelerate and friends replace ``forward`` on the instance)."""
+    if "forward" in vars(module):
+        return InputSlots.of(module.forward)
+    return cache.get(type(module), module.forward)
 
 
 @contextlib.contextmanager
@@ -83,16 +72,22 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
     model : torch.nn.Module
     path : where to write the native trace (``.safetensors``); None keeps tensors in
         ``Recorder.tensors``.
-    inputs : also record tensor inputs as ``NAME:in0``, ``NAME:in1`` … (positional first,
-        then keyword arguments in call order).
+    inputs : also record tensor inputs as ``NAME:inN``, N = the index of the parameter in
+        ``module.forward``'s signature, so ``layer(h, attention_mask=m)`` and ``layer(h, m)``
+        both record ``in0``, ``in1``; ``**kwargs`` tensors the signature does not name follow
+        the last named parameter, in call order.
     steps : every call of the root module opens a step: names get ``@0/``, ``@1/`` …
         (use for ``generate()`` loops). Without it, repeated calls give ``NAME#1`` ….
     include, exclude : globs or ``re:<regex>`` on module paths.
     functions : dotted paths of module-level functions to record too (patched while
         capturing), named ``<enclosing module>.<function>``; e.g.
-        ``"transformers.models.qwen3.modeling_qwen3.apply_rotary_pos_emb"``.
+        ``"transformers.models.qwen3.modeling_qwen3.apply_rotary_pos_emb"``
+        (see :mod:`audioparity.sources.patched_functions`).
     max_tensors, max_bytes : stop recording beyond these; ``meta["truncated"]`` says so.
     dtype : store float tensors as this dtype (``"float32"``, ``"bfloat16"`` …).
+
+    If the block raises, the trace keeps what was recorded before (meta ``incomplete``,
+    ``error``) and the exception propagates; see :meth:`Recorder.fail`.
     """
     import torch
 
@@ -103,7 +98,7 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
     rec = TorchRecorder(writer, dtype, NameFilter(include, exclude), max_tensors, max_bytes)
     names = {m: (n or ROOT_NAME) for n, m in model.named_modules()}
     handles: list[Any] = []
-    patched: list[tuple[Any, str, Any]] = []
+    slot_cache = SlotCache()
     active_bases: dict[int, list[str]] = {}
 
     def pre_hook(module: torch.nn.Module, args: tuple, kwargs: dict) -> None:
@@ -114,8 +109,7 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
         rec.module_types.setdefault(path_, type(module).__name__)
         active_bases.setdefault(id(module), []).append(base)
         if inputs:
-            # keyword tensors continue the numbering after the positional ones
-            rec.record(base, path_, tuple(args) + tuple(kwargs.values()), "in")
+            rec.record_inputs(base, path_, args, kwargs, forward_slots(module, slot_cache))
 
     def post_hook(module: torch.nn.Module, args: tuple, output: Any) -> None:
         stack = active_bases.get(id(module))
@@ -123,40 +117,18 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
         rec.record(base, names[module], output, "out")
         rec.leave()
 
-    def wrap(fn: Any, fname: str) -> Any:
-        def recorded(*args: Any, **kwargs: Any) -> Any:
-            parent = rec.current_module
-            path_ = f"{parent}.{fname}" if parent and parent != ROOT_NAME else fname
-            base = rec.enter(path_)
-            try:
-                if inputs:
-                    rec.record(base, path_, args, "in")
-                result = fn(*args, **kwargs)
-                rec.record(base, path_, result, "out")
-                return result
-            finally:
-                rec.leave()
-
-        recorded.__wrapped__ = fn  # type: ignore[attr-defined]
-        return recorded
-
-    try:
-        for module in names:
-            handles.append(module.register_forward_pre_hook(pre_hook, with_kwargs=True))
-            handles.append(module.register_forward_hook(post_hook))
-        for dotted in functions:
-            owner, attr = _resolve_function(dotted)
-            original = getattr(owner, attr)
-            patched.append((owner, attr, original))
-            setattr(owner, attr, wrap(original, attr))
-        yield rec
-    except BaseException:
-        rec.abort()
-        raise
-    else:
-        rec.finish()
-    finally:
-        for h in handles:
-            h.remove()
-        for owner, attr, original in reversed(patched):
-            setattr(owner, attr, original)
+    with contextlib.ExitStack() as patches:
+        try:
+            for module in names:
+                handles.append(module.register_forward_pre_hook(pre_hook, with_kwargs=True))
+                handles.append(module.register_forward_hook(post_hook))
+            patches.enter_context(patch_functions(rec, functions, inputs))
+            yield rec
+        except BaseException as exc:
+            rec.fail(exc)
+            raise
+        else:
+            rec.finish()
+        finally:
+            for h in handles:
+                h.remove()
