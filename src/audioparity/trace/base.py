@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import abc
 import re
+import struct
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
 import numpy as np
+
+#: what parsers (numpy, zipfile, gguf, torch) raise on damaged bytes: each is bad input
+DAMAGED = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
+           EOFError, OSError, RuntimeError, NotImplementedError, RecursionError, MemoryError,
+           SyntaxError, struct.error, zipfile.BadZipFile)
 
 #: dtype names used throughout audioparity (NumPy's, plus ``bfloat16`` which NumPy lacks).
 FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
@@ -21,12 +28,17 @@ class TensorInfo:
 
     ``dtype`` is the stored dtype (``"bfloat16"`` for bf16 even though :meth:`Trace.read`
     returns float32). ``qtype`` is the GGUF quantization type name for quantized tensors.
+    ``from_complex`` names the complex dtype (``"complex64"``) of a tensor stored complex:
+    it is exposed as its real ``[..., 2]`` view (real, imaginary on the last axis), the
+    form the torch capture writes with ``torch.view_as_real``, so ``shape`` ends in 2 and
+    ``dtype`` is the real component dtype.
     """
 
     name: str
     shape: tuple[int, ...]
     dtype: str
     qtype: str | None = None
+    from_complex: str | None = None
 
     @property
     def numel(self) -> int:
@@ -99,11 +111,63 @@ def natural_key(name: str) -> list[object]:
 
 
 def ordered(names: list[str], order: list[str] | None) -> list[str]:
-    """Names in ``order`` first (those that exist), then the rest in natural order."""
+    """Names in ``order`` first (those that exist, once each), then the rest in natural order."""
     present = set(names)
-    head = [n for n in (order or []) if n in present]
+    head = list(dict.fromkeys(n for n in (order or []) if isinstance(n, str) and n in present))
     seen = set(head)
     return head + sorted((n for n in names if n not in seen), key=natural_key)
+
+
+def resolve_repeats(order: list[str], present: set[str] | dict,
+                    notes: list[str], source: str) -> list[str]:
+    """Execution order with repeated names made distinct, as far as the tensors allow.
+
+    Dumpers that name tensors after graph nodes repeat names (llama.cpp's ``Qcur-0`` before
+    and after RoPE). The k-th repeat (k ≥ 1) of ``NAME`` becomes ``NAME#k`` when a tensor of
+    that name exists (the capture's own convention for a repeated call). When it does not,
+    only one tensor exists for all the repeats: a dumper that writes by name overwrites, so
+    that tensor holds the *last* write and is placed at the last repeat; the others are
+    dropped and a note in ``notes`` says so (``source`` names the order's origin).
+    """
+    counts: dict[str, int] = {}
+    for name in order:
+        counts[name] = counts.get(name, 0) + 1
+    numbered = {n for n, c in counts.items()
+                if c > 1 and any(f"{n}#{k}" in present for k in range(1, c))}
+    seen: dict[str, int] = {}
+    out: list[str] = []
+    for name in order:
+        k = seen.get(name, 0)
+        seen[name] = k + 1
+        if counts[name] == 1 or (name in numbered and k == 0):
+            out.append(name)
+        elif name in numbered:
+            if f"{name}#{k}" in present:
+                out.append(f"{name}#{k}")
+        elif k == counts[name] - 1:  # one tensor for every repeat: it holds the last write
+            out.append(name)
+    for name in sorted((n for n, c in counts.items() if c > 1), key=natural_key):
+        c = counts[name]
+        if name not in numbered:
+            notes.append(f"{source} lists '{name}' {c} times but only one tensor exists for "
+                         f"it (no '{name}#1'): the {c - 1} earlier repeat(s) were dropped and "
+                         f"'{name}' is placed at its last repeat (a dumper that writes by "
+                         "name keeps the last write)")
+            continue
+        missing = [f"{name}#{k}" for k in range(1, c) if f"{name}#{k}" not in present]
+        notes.append(f"{source} lists '{name}' {c} times: the repeats are read as "
+                     f"'{name}#1'..'{name}#{c - 1}' in execution order"
+                     + (f"; no tensor for {', '.join(missing)}: dropped" if missing else ""))
+    return out
+
+
+def complex_as_real(arr: np.ndarray) -> np.ndarray:
+    """The real ``[..., 2]`` view of a complex array (as ``torch.view_as_real``); no copy
+    when the array is contiguous."""
+    real = arr.real.dtype
+    if not arr.flags.c_contiguous:
+        arr = np.ascontiguousarray(arr)
+    return arr.view(real).reshape(*arr.shape, 2)
 
 
 def bf16_bits_to_float32(bits: np.ndarray) -> np.ndarray:

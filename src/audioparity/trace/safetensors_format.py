@@ -9,6 +9,7 @@ written when the trace is closed.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import struct
@@ -19,7 +20,14 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..errors import InputError
-from .base import TensorInfo, Trace, bf16_bits_to_float32, float32_to_bf16_bits, ordered
+from .base import (
+    TensorInfo,
+    Trace,
+    bf16_bits_to_float32,
+    float32_to_bf16_bits,
+    ordered,
+    resolve_repeats,
+)
 
 ORDER_KEY = "audioparity.order"
 META_KEY = "audioparity.meta"
@@ -28,10 +36,12 @@ _ST_TO_NP = {
     "F64": "float64", "F32": "float32", "F16": "float16", "BF16": "bfloat16",
     "I64": "int64", "I32": "int32", "I16": "int16", "I8": "int8",
     "U64": "uint64", "U32": "uint32", "U16": "uint16", "U8": "uint8", "BOOL": "bool",
-    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2",
+    "F8_E4M3": "float8_e4m3fn", "F8_E5M2": "float8_e5m2", "C64": "complex64",
 }
 _NP_TO_ST = {v: k for k, v in _ST_TO_NP.items()}
 _STORAGE = {"bfloat16": np.uint16, "float8_e4m3fn": np.uint8, "float8_e5m2": np.uint8}
+#: complex dtypes are read as their real ``[..., 2]`` view (what the torch capture stores)
+_COMPLEX = {"complex64": "float32", "complex128": "float64"}
 _MAX_HEADER = 256 * 1024 * 1024
 
 
@@ -42,17 +52,11 @@ class SafetensorsTrace(Trace):
         super().__init__(Path(path))
         header, self._data_start = _read_header(self.path)
         raw_meta = header.pop("__metadata__", None) or {}
-        order = None
-        if ORDER_KEY in raw_meta:
-            try:
-                order = json.loads(raw_meta[ORDER_KEY])
-            except json.JSONDecodeError as exc:
-                raise InputError(self.path, f"{ORDER_KEY} metadata is not JSON: {exc}") from None
-        if META_KEY in raw_meta:
-            try:
-                self.meta = json.loads(raw_meta[META_KEY])
-            except json.JSONDecodeError as exc:
-                raise InputError(self.path, f"{META_KEY} metadata is not JSON: {exc}") from None
+        if not isinstance(raw_meta, dict):
+            raise InputError(self.path, "corrupt safetensors header (__metadata__ is not an "
+                                        "object)")
+        order = _json_field(self.path, raw_meta, ORDER_KEY, list)
+        self.meta = _json_field(self.path, raw_meta, META_KEY, dict) or {}
         self.meta.setdefault("file_metadata", {k: v for k, v in raw_meta.items()
                                                if k not in (ORDER_KEY, META_KEY)})
         size = self.path.stat().st_size - self._data_start
@@ -61,6 +65,12 @@ class SafetensorsTrace(Trace):
         for name, entry in header.items():
             infos[name] = _parse_entry(self.path, name, entry, size)
             self._spans[name] = tuple(entry["data_offsets"])
+        _check_spans(self.path, self._spans)
+        if order is not None:
+            notes: list[str] = []
+            order = resolve_repeats(order, infos, notes, ORDER_KEY)
+            if notes:
+                self.meta.setdefault("notes", []).extend(notes)
         self._infos = {n: infos[n] for n in ordered(list(infos), order)}
         self._map: np.memmap | None = None
 
@@ -73,6 +83,8 @@ class SafetensorsTrace(Trace):
         info = self._infos[name]
         begin, end = self._spans[name]
         raw = self._map[self._data_start + begin: self._data_start + end]
+        if info.from_complex is not None:
+            return raw.view(info.from_complex).view(info.dtype).reshape(info.shape)
         storage = _STORAGE.get(info.dtype, info.dtype)
         arr = raw.view(storage).reshape(info.shape)
         if info.dtype == "bfloat16":
@@ -83,6 +95,21 @@ class SafetensorsTrace(Trace):
 
     def close(self) -> None:
         self._map = None
+
+
+def _json_field(path: Path, raw_meta: dict, key: str, kind: type) -> Any:
+    """The JSON value stored under ``key`` in ``__metadata__``, checked to be a ``kind``."""
+    if key not in raw_meta:
+        return None
+    try:
+        value = json.loads(raw_meta[key])
+    except (json.JSONDecodeError, TypeError, RecursionError) as exc:
+        raise InputError(path, f"{key} metadata is not JSON: {exc}") from None
+    if not isinstance(value, kind) or (kind is list and not all(isinstance(v, str)
+                                                                for v in value)):
+        raise InputError(path, f"{key} metadata is not a JSON {kind.__name__}"
+                               + (" of names" if kind is list else ""))
+    return value
 
 
 def _read_header(path: Path) -> tuple[dict[str, Any], int]:
@@ -101,7 +128,7 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     try:
         header = json.loads(blob)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise InputError(path, "corrupt safetensors header (not JSON)") from None
     if not isinstance(header, dict):
         raise InputError(path, "corrupt safetensors header (not a JSON object)")
@@ -110,19 +137,45 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
 
 def _parse_entry(path: Path, name: str, entry: Any, size: int) -> TensorInfo:
     try:
-        st_dtype, shape, (begin, end) = entry["dtype"], entry["shape"], entry["data_offsets"]
-    except (KeyError, TypeError, ValueError):
+        st_dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    except (KeyError, TypeError):
         raise InputError(path, f"corrupt safetensors header entry for '{name}'") from None
-    if st_dtype not in _ST_TO_NP:
-        raise InputError(path, f"tensor '{name}' has unsupported dtype {st_dtype}")
+    if not isinstance(st_dtype, str) or st_dtype not in _ST_TO_NP:
+        raise InputError(path, f"tensor '{name}' has unsupported dtype {str(st_dtype)[:40]}")
+    if not (isinstance(shape, list) and all(_is_count(s) for s in shape)):
+        raise InputError(path, f"tensor '{name}': shape is not a list of sizes")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(map(_is_count, offsets))):
+        raise InputError(path, f"tensor '{name}': data_offsets is not [begin, end]")
+    begin, end = offsets
     dtype = _ST_TO_NP[st_dtype]
     itemsize = np.dtype(_STORAGE.get(dtype, dtype)).itemsize
-    numel = int(np.prod(shape, dtype=np.int64))
-    if not (0 <= begin <= end) or end - begin != numel * itemsize:
-        raise InputError(path, f"tensor '{name}': data offsets do not match shape {tuple(shape)}")
+    numel = math.prod(shape)
+    if begin > end or end - begin != numel * itemsize:
+        raise InputError(path, f"tensor '{name}': data offsets [{begin}, {end}] do not match "
+                               f"shape {tuple(shape)} of {st_dtype}")
     if end > size:
-        raise InputError(path, f"truncated: tensor '{name}' ends at byte {end} of {size}")
-    return TensorInfo(name, tuple(int(s) for s in shape), dtype)
+        raise InputError(path, f"truncated or out of bounds: tensor '{name}' ends at byte "
+                               f"{end} of {size}")
+    if dtype in _COMPLEX:
+        return TensorInfo(name, (*shape, 2), _COMPLEX[dtype], from_complex=dtype)
+    return TensorInfo(name, tuple(shape), dtype)
+
+
+def _is_count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 62
+
+
+def _check_spans(path: Path, spans: dict[str, tuple[int, int]]) -> None:
+    """Refuse tensors whose data overlap (the format forbids it; a writer bug or forgery)."""
+    previous_name, previous_end = None, 0
+    for name, (begin, end) in sorted(spans.items(), key=lambda kv: kv[1]):
+        if begin == end:
+            continue
+        if begin < previous_end:
+            raise InputError(path, f"tensors '{previous_name}' and '{name}' overlap in the data "
+                                   f"section (bytes {begin}..{previous_end}): a corrupt or "
+                                   "forged safetensors file")
+        previous_name, previous_end = name, end
 
 
 def _float8_to_float32(path: Path, bits: np.ndarray, dtype: str) -> np.ndarray:
@@ -163,6 +216,8 @@ class TraceWriter:
         if name in self._header:
             raise ValueError(f"duplicate tensor name {name!r}")
         arr = np.asarray(array)
+        if arr.dtype.kind == "c":  # stored as its real [..., 2] view, as the torch capture does
+            arr = np.ascontiguousarray(arr).view(arr.real.dtype).reshape(*arr.shape, 2)
         target = dtype or ("bfloat16" if arr.dtype.name == "bfloat16" else arr.dtype.name)
         if target == "bfloat16":
             payload = float32_to_bf16_bits(arr.astype(np.float32, copy=False))

@@ -10,9 +10,11 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from .base import TensorInfo, Trace
+from .base import DAMAGED, TensorInfo, Trace
 
 _TORCH_TO_NAME = {"torch.bfloat16": "bfloat16"}
+_COMPLEX_REAL = {"complex64": "float32", "complex128": "float64"}
+_WIDENED = ("bfloat16", "float8_e4m3fn", "float8_e5m2")
 
 
 def _flatten(obj: Any, prefix: str, out: dict[str, Any]) -> None:
@@ -51,7 +53,11 @@ class TorchTrace(Trace):
         infos = {}
         for name, t in tensors.items():
             dtype = _TORCH_TO_NAME.get(str(t.dtype), str(t.dtype).removeprefix("torch."))
-            if t.is_complex() or dtype not in np.sctypeDict and dtype != "bfloat16":
+            if dtype in _COMPLEX_REAL:  # exposed as torch.view_as_real, like the capture
+                infos[name] = TensorInfo(name, (*t.shape, 2), _COMPLEX_REAL[dtype],
+                                         from_complex=dtype)
+                continue
+            if dtype not in np.sctypeDict and dtype not in _WIDENED:
                 raise InputError(self.path, f"tensor '{name}' has unsupported dtype {t.dtype}")
             infos[name] = TensorInfo(name, tuple(t.shape), dtype)
         self._infos = infos
@@ -60,6 +66,8 @@ class TorchTrace(Trace):
         import torch
 
         t = self._tensors[name].detach()
+        if t.is_complex():
+            t = torch.view_as_real(t.resolve_conj())
         if t.dtype in (torch.bfloat16, torch.float8_e4m3fn, torch.float8_e5m2):
             t = t.float()
         return t.numpy()
@@ -73,6 +81,10 @@ def _load(path: Path) -> Any:
         # below is the one line the user gets
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
+            if path.suffix.lower() == ".safetensors":
+                # torch.load hands a path named .safetensors to safetensors whatever it holds
+                with open(path, "rb") as fh:
+                    return torch.load(fh, map_location="cpu", weights_only=True)
             try:
                 return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
             except RuntimeError as exc:
@@ -82,7 +94,7 @@ def _load(path: Path) -> Any:
     except pickle.UnpicklingError as exc:
         raise InputError(path, "refusing to unpickle: not a plain tensor dict "
                                f"({_unpickler_reason(str(exc))[:160]})") from None
-    except (RuntimeError, EOFError, OSError, ValueError, AttributeError, KeyError) as exc:
+    except DAMAGED as exc:  # torch raises many types on damaged archives: all bad input
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(path, f"not a readable torch file ({msg[:160]})") from None
 
