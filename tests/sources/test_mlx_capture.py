@@ -156,3 +156,90 @@ def test_trace_file_bf16_filters_and_limits(tmp_path):
 def test_rejects_non_mlx_model():
     with pytest.raises(TypeError), capture(object()):
         pass
+
+
+class Attend(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 4)
+
+    def __call__(self, hidden_states, mask=None, offsets=None, **kwargs):
+        return self.proj(hidden_states) * mask + offsets + kwargs.get("bias", 0)
+
+
+class Caller(nn.Module):
+    def __init__(self, keywords: bool):
+        super().__init__()
+        self.layer = Attend()
+        self.keywords = keywords
+
+    def __call__(self, h, mask, offsets, bias):
+        if self.keywords:
+            return self.layer(h, offsets=offsets, bias=bias, mask=mask)
+        return self.layer(h, mask, offsets, bias=bias)
+
+
+def test_keyword_and_positional_calls_record_the_same_inputs():
+    mx.random.seed(0)
+    h, mask, offsets, bias = (mx.random.normal(s) for s in ((1, 3, 4), (1, 3, 1), (1, 3, 1), (4,)))
+    recorded = {}
+    for keywords in (True, False):
+        model = Caller(keywords)
+        with capture(model, inputs=True) as rec:
+            model(h, mask, offsets, bias)
+        recorded[keywords] = rec
+    assert recorded[True].names == recorded[False].names
+    assert [n for n in recorded[True].names if n.startswith("layer:in")] == [
+        "layer:in0", "layer:in1", "layer:in2", "layer:in3"]
+    np.testing.assert_allclose(recorded[True].tensors["layer:in2"], np.array(offsets))
+    np.testing.assert_allclose(recorded[True].tensors["layer:in3"], np.array(bias))
+
+
+class LeakyBlock(nn.Module):
+    """Calls its activation as a function, as ports often do where torch has a module."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(4, 4)
+        self.norm = nn.RMSNorm(4)
+
+    def __call__(self, x):
+        return self.norm(nn.leaky_relu(self.proj(x), 0.2))
+
+
+class LeakyNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.block = LeakyBlock()
+
+    def __call__(self, x):
+        return mx.tanh(self.block(x))
+
+
+def test_functions_are_recorded_under_the_enclosing_module():
+    mx.random.seed(0)
+    model, x = LeakyNet(), mx.random.normal((2, 3, 4))
+    originals = (nn.leaky_relu, mx.fast.rms_norm, mx.tanh)
+    with capture(model, inputs=True, functions=["mlx.nn.leaky_relu", "mlx.core.fast.rms_norm",
+                                                "mlx.core.tanh"]) as rec:
+        y = model(x)
+    assert (nn.leaky_relu, mx.fast.rms_norm, mx.tanh) == originals
+    names = [n for n in rec.names if ":in" not in n]
+    assert names == ["block.proj", "block.leaky_relu", "block.norm.rms_norm", "block.norm",
+                     "block", "tanh", "output"]
+    proj = rec.tensors["block.proj"]
+    np.testing.assert_allclose(rec.tensors["block.leaky_relu:in0"], proj)
+    np.testing.assert_allclose(rec.tensors["block.leaky_relu"], np.where(proj > 0, proj, 0.2 * proj),
+                               rtol=1e-6, atol=1e-7)
+    # RMSNorm calls mx.fast.rms_norm(x, weight, eps): the weight is input 1
+    np.testing.assert_allclose(rec.tensors["block.norm.rms_norm:in1"], np.ones(4))
+    np.testing.assert_allclose(rec.tensors["block.norm.rms_norm"], rec.tensors["block.norm"])
+    np.testing.assert_allclose(rec.tensors["output"], np.array(y), rtol=1e-6, atol=1e-7)
+
+
+def test_unknown_function_is_refused_and_nothing_stays_patched(tmp_path):
+    net, x = _net()
+    with pytest.raises(TypeError, match="no_such"), capture(net, tmp_path / "t.safetensors",
+                                                functions=["mlx.nn.gelu", "mlx.nn.no_such"]):
+        net(x)
+    assert not hasattr(nn.gelu, "__wrapped__") and list(tmp_path.iterdir()) == []
