@@ -5,9 +5,10 @@ passed where a trace was expected). :func:`sniff_format` reads at most a few hun
 and returns a short format key; :data:`DESCRIPTIONS` says it in words for error messages
 ("this is a RIFF/WAVE file").
 
->>> import io, numpy as np, tempfile, pathlib
+>>> import numpy as np, tempfile, pathlib
 >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.safetensors"
->>> np.save(open(p, "wb"), np.zeros(3))
+>>> with open(p, "wb") as fh:
+...     np.save(fh, np.zeros(3))
 >>> sniff_format(p)
 'npy'
 """
