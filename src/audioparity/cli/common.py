@@ -5,18 +5,18 @@ from __future__ import annotations
 import json
 import math
 import sys
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..atomic import write_text_atomic
+from ..progress import err_console, progress_bar
+
+__all__ = ["console", "dumps_json", "err_console", "progress_bar", "write_json"]
 
 # piped output gets a fixed, table-friendly width instead of rich's 80 columns
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
-err_console = Console(stderr=True, highlight=False)
 
 
 def _clean(obj: Any) -> Any:
@@ -50,28 +50,3 @@ def write_json(target: str | Path | None, obj: Any) -> None:
         sys.stdout.flush()
     else:
         write_text_atomic(target, text)
-
-
-def progress_bar(enabled: bool | None = None):
-    """A rich progress bar on a terminal (stderr); a no-op context when piped.
-
-    Use as ``with progress_bar() as bar: task = bar.add_task("compare", total=n)`` — the
-    no-op variant accepts the same calls.
-    """
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return nullcontext(_NullProgress())
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=err_console, transient=True)
-
-
-class _NullProgress:
-    def add_task(self, *args: Any, **kwargs: Any) -> int:
-        return 0
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def advance(self, *args: Any, **kwargs: Any) -> None:
-        pass

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InputError
+from ..progress import progress_bar
 from ..trace import Trace, open_trace
 from .align import Alignment, align
 from .mapping import MapRules, load_rules, module_path
@@ -78,8 +79,6 @@ def _tolerance(entry_ref: str, ref_dtype: str, port_dtype: str, qtype: str | Non
 
 def _measure(ref_t: Trace, port_t: Trace, alignment: Alignment, rules: MapRules | None,
              rtol: float | None, atol: float | None, progress: bool) -> list[PairResult]:
-    from ..cli.common import progress_bar
-
     entries = []
     with progress_bar(None if progress else False) as bar:
         task = bar.add_task("compare", total=len(alignment.pairs))
