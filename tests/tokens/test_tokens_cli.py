@@ -114,6 +114,9 @@ def test_every_format_reads_the_same_codes(cli, codes, tmp_path):
     (lambda d: _write(d / "junk.npy", b"\x93NUMPY garbage"), "not a readable .npy"),
     (lambda d: _write(d / "ragged.txt", b"1 2 3\n4 5\n"), "different numbers"),
     (lambda d: _write(d / "words.json", b'["a", "b"]'), "integer ids"),
+    (lambda d: _write(d / "blank.txt", b"\n"), "no token ids"),
+    (lambda d: _write(d / "nothing.txt", b""), "no token ids"),
+    (lambda d: _write(d / "deep.json", b"[" * 100000 + b"]" * 100000), "not readable JSON"),
 ])
 def test_bad_input_exits_2_with_one_line_naming_the_file(cli, tmp_path, make, problem):
     path = make(tmp_path)
@@ -124,6 +127,13 @@ def test_bad_input_exits_2_with_one_line_naming_the_file(cli, tmp_path, make, pr
     assert "Traceback" not in err
     if before is not None:
         assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_blank_lines_between_codebooks_are_skipped(cli, tmp_path):
+    path = _write(tmp_path / "codes.txt", b"1 2 3 4\n\n5 6 7 8\n\n")
+    code, out, err = cli("tokens", "check", path, "--codebook-size", 64, "--json", "-")
+    assert code in (0, 1), err
+    assert len(json.loads(out)["codebooks"]) == 2
 
 
 def test_arguments_that_cannot_work_exit_2(cli, codes, save, greedy, tmp_path):

@@ -104,6 +104,8 @@ def _read_text(p: Path) -> np.ndarray:
         except ValueError:
             raise InputError(p, f"line {number} holds something that is not an integer id"
                              ) from None
+    if not rows:
+        raise InputError(p, "holds no token ids (empty or only blank lines)")
     if len({len(r) for r in rows}) > 1:
         raise InputError(p, "lines hold different numbers of ids (one sequence or codebook "
                             "per line, all the same length)")
@@ -115,6 +117,8 @@ def _read_text(p: Path) -> np.ndarray:
 def _read_json(p: Path, name: str | None) -> np.ndarray:
     try:
         obj = json.loads(p.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise InputError(p, "not readable JSON (nested too deeply)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(p, f"not readable JSON ({exc})") from None
     if isinstance(obj, dict):
