@@ -9,17 +9,25 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from .errors import InputError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path in the target's directory; rename it to ``path`` on success.
 
     On any error the temporary file is removed and ``path`` is left as it was, so a
-    half-written output never exists under its final name.
+    half-written output never exists under its final name. A target that is a directory or
+    cannot be created raises :class:`~audioparity.errors.InputError` (one line, exit 2).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    if target.is_dir():
+        raise InputError(target, "is a directory: give a file name for this output")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise InputError(target, f"cannot write here: {exc.strerror or exc}") from None
     tmp_path = Path(tmp)
     try:
         # mkstemp creates 0600; an output gets the mode an ordinary open() would give it
@@ -28,7 +36,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         os.close(fd)
     try:
         yield tmp_path
-        os.replace(tmp_path, target)
+        try:
+            os.replace(tmp_path, target)
+        except OSError as exc:
+            raise InputError(target, f"cannot write here: {exc.strerror or exc}") from None
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

@@ -45,6 +45,8 @@ UNKNOWN_BELOW_SNR_DB = 10.0
 LAG_WINDOW_S = 30.0
 """Lag and reversal are searched on the first this many seconds (lags up to ±30 s)."""
 COMPARE_MAX_S = 120.0
+#: below this (s) a lag/gain/rate fit has too few periods of speech to mean anything
+MIN_ALIGN_S = 0.05
 """:func:`compare_files` compares the first two minutes of each file (bounded memory)."""
 
 
@@ -112,20 +114,57 @@ def _scores(ref: np.ndarray, port: np.ndarray, sr: int, gain: float, quality: bo
 
 
 def compare_audio(ref: np.ndarray, ref_sr: int, port: np.ndarray, port_sr: int,
-                  quality: bool = True) -> AudioComparison:
+                  quality: bool = True, ref_total_s: float | None = None,
+                  port_total_s: float | None = None) -> AudioComparison:
     """Compare mono ``port`` audio (rate ``port_sr`` Hz) with mono ``ref`` (``ref_sr`` Hz).
 
     Parameters
     ----------
     quality : also score PESQ (wide-band) and STOI when those packages are installed.
+    ref_total_s, port_total_s : full durations (s) when ``ref``/``port`` are only the first
+        part of longer files; the duration check uses them.
     """
     ref = np.asarray(ref, dtype=np.float32)
     port = np.asarray(port, dtype=np.float32)
-    out = AudioComparison(ref_sr=ref_sr, port_sr=port_sr, ref_duration_s=len(ref) / ref_sr,
-                          port_duration_s=len(port) / port_sr)
+    out = AudioComparison(ref_sr=ref_sr, port_sr=port_sr,
+                          ref_duration_s=len(ref) / ref_sr if ref_total_s is None else ref_total_s,
+                          port_duration_s=(len(port) / port_sr if port_total_s is None
+                                           else port_total_s))
+    _compare_signals(out, ref, ref_sr, port, port_sr, quality)
+    _check_duration(out)
+    return out
+
+
+def _check_duration(out: AudioComparison) -> None:
+    """Flag durations that differ by more than ``DURATION_TOL`` — whatever else was found
+    (a 4 ms port against a 4 s reference is a mismatch even when nothing else aligns)."""
+    ref_s = out.ref_duration_s
+    # a port written at the wrong rate lasts as long as its content rate says
+    port_s = out.port_duration_s * (out.port_sr / out.rate_fix["content_hz"]
+                                    if out.rate_fix else 1.0)
+    if ref_s == 0 or port_s == 0:
+        out.duration_mismatch = ref_s != port_s
+        return
+    ratio = port_s / ref_s
+    if abs(ratio - 1.0) > DURATION_TOL:
+        out.duration_mismatch = True
+        out.findings.append(f"port lasts {ratio:.3g}× the reference ({port_s:.3f} s vs "
+                            f"{ref_s:.3f} s)"
+                            + (" (no EOS? seed 000: 8.13 s vs 1.34 s)" if ratio > 1.5 else ""))
+
+
+def _compare_signals(out: AudioComparison, ref: np.ndarray, ref_sr: int, port: np.ndarray,
+                     port_sr: int, quality: bool) -> AudioComparison:
+    """Fill ``out`` with rate, direction, lag, gain, polarity, clipping and scores."""
     if len(ref) == 0 or len(port) == 0:
         out.causes.append(_cause("unknown", 1.0, "one side has no samples", {},
                                  "check the port writes its audio at all"))
+        return out
+    shortest_s = min(len(ref) / ref_sr, len(port) / port_sr)
+    if shortest_s < MIN_ALIGN_S:
+        out.findings.append(f"{'port' if len(port) / port_sr == shortest_s else 'reference'} "
+                            f"holds only {1000 * shortest_s:.1f} ms: too short to align, "
+                            "only durations compared")
         return out
     fix = detect_rate_mistake(ref, ref_sr, port, port_sr)
     if fix is not None:
@@ -210,12 +249,6 @@ def compare_audio(ref: np.ndarray, ref_sr: int, port: np.ndarray, port_sr: int,
                                                  "ref_fraction": ref_clip},
             "the port saturates: normalise before writing, check a clamp/tanh, lower CFG "
             "(seeds 000, 004)"))
-    ratio = out.duration_ratio if fix is None else (len(port) / fix.content_hz) / (
-        len(ref) / ref_sr)
-    if abs(ratio - 1.0) > DURATION_TOL:
-        out.duration_mismatch = True
-        out.findings.append(f"port lasts {ratio:.2f}× the reference"
-                            + (" (no EOS? seed 000: 8.13 s vs 1.34 s)" if ratio > 1.5 else ""))
     if not out.causes and out.scores["snr_db_gain_corrected"] < UNKNOWN_BELOW_SNR_DB:
         out.causes.append(_cause(
             "unknown", 0.5,
@@ -235,7 +268,8 @@ def compare_files(ref_path: str | Path, port_path: str | Path,
     """
     ref = load_audio(ref_path, max_analysed_s=COMPARE_MAX_S, excerpts=False)
     port = load_audio(port_path, max_analysed_s=COMPARE_MAX_S, excerpts=False)
-    out = compare_audio(ref.y, ref.sr, port.y, port.sr, quality=quality)
+    out = compare_audio(ref.y, ref.sr, port.y, port.sr, quality=quality,
+                        ref_total_s=ref.duration_s, port_total_s=port.duration_s)
     out.findings[:0] = [f"{side}: {note}" for side, clip in (("ref", ref), ("port", port))
                         for note in clip.notes]
     for side, clip in (("port", port), ("ref", ref)):

@@ -101,7 +101,8 @@ def compare(
     ref: Annotated[Path, typer.Argument(help="Reference audio (the PyTorch output).")],
     port: Annotated[Path, typer.Argument(help="The port's audio.")],
     png: Annotated[Path | None, typer.Option("--png", help="Figure: both spectrograms and "
-                                             "their difference.")] = None,
+                                             "their difference (a .png path, or a folder: "
+                                             "PORT_vs_REF.png in it).")] = None,
     json_path: JsonOpt = None,
     quality: Annotated[bool, typer.Option("--quality/--no-quality", help="Score PESQ-WB and "
                                           "STOI where installed.")] = True,
@@ -142,9 +143,10 @@ def compare(
         con.print("[green]match[/green]: no lag, gain, polarity, rate, clipping or "
                       "duration difference")
     if png is not None and result.aligned_ref is not None and len(result.aligned_ref):
-        compare_figure(result.aligned_ref, result.aligned_port, result.ref_sr, png,
+        target = png / f"{port.stem}_vs_{ref.stem}.png" if png.is_dir() else png
+        compare_figure(result.aligned_ref, result.aligned_port, result.ref_sr, target,
                        f"{ref.name} vs {port.name}")
-        con.print(f"figure: {png}")
+        con.print(f"figure: {target}")
     write_json(json_path, result.to_dict())
     raise typer.Exit(1 if result.status == "different" else 0)
 

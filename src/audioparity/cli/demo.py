@@ -13,12 +13,13 @@ for ``--bug none``); 1 when it did not.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
+from ..errors import InputError, UsageError
 from .common import console, write_json
 
 NO_BUG = "none"
@@ -50,6 +51,18 @@ def demo_command(
     raise typer.Exit(0 if found else 1)
 
 
+def _make_out_dir(out: Path) -> None:
+    """Create ``--out`` or say in one line why it cannot be (a file, no permission)."""
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "--out is a file, not a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(out, f"cannot create the --out folder: {exc.strerror or exc}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(out, "cannot write into the --out folder: permission denied")
+
+
 def run_demo(out: Path, bug: str = "rope_interleaved", layer: int = 0, quiet: bool = False):
     """Build, capture, port, compare; return the ``CompareResult`` and the expected entry.
 
@@ -78,7 +91,7 @@ def run_demo(out: Path, bug: str = "rope_interleaved", layer: int = 0, quiet: bo
     config = DemoConfig()
     if not 0 <= layer < config.num_hidden_layers:
         raise UsageError(f"--layer must be in 0..{config.num_hidden_layers - 1} (got {layer})")
-    out.mkdir(parents=True, exist_ok=True)
+    _make_out_dir(out)
     bugs = {} if bug == NO_BUG else {bug: layer}
     say = (lambda *a, **k: None) if quiet else console.print
 
