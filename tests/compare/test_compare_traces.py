@@ -50,7 +50,7 @@ def test_llama_cpp_names_align_with_a_map_file(ref_path, ref_tensors, tmp_path):
     tensors["blk.1.attn_v"] = tensors["blk.1.attn_v"] + 0.5
     port = write_trace(tmp_path / "p.safetensors", tensors)
     rules = tmp_path / "map.yaml"
-    rules.write_text('rename:\n  "model.layers.{i}.self_attn.{p}_proj": "blk.{i}.attn_{p}"\n'
+    rules.write_text('rename:\n  "blk.{i}.attn_{p}": "model.layers.{i}.self_attn.{p}_proj"\n'
                      'regex:\n  - ["^blk\\\\.(\\\\d+)\\\\.", "model.layers.\\\\1."]\n')
     result = compare_traces(ref_path, port, rules, by_order=False)
     assert not result.unmatched_ref and not result.unmatched_port

@@ -28,6 +28,11 @@ def compare_command(
                                          "pairs, or 'none'.")] = "first",
     no_order: Annotated[bool, typer.Option("--no-order", help="Do not align unmatched names "
                                            "by execution order and shape.")] = False,
+    strict_layout: Annotated[bool, typer.Option(
+        "--strict-layout", help="Compare tensors as stored: infer no port convention "
+        "(channels-last, missing batch axis, split heads); shapes must be equal.")] = False,
+    suggest_map: Annotated[Path | None, typer.Option(
+        "--suggest-map", help="Write the pairing found as an editable map file (YAML).")] = None,
     json_out: Annotated[str | None, typer.Option("--json", help="Write the JSON result "
                                                     "here ('-' = stdout).")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report "
@@ -35,14 +40,15 @@ def compare_command(
 ) -> None:
     """Compare a port's trace with the reference's; report the first divergent layer.
 
-    Exit 0: every aligned pair within tolerance. 1: a divergence was found. 2: bad input.
+    Exit 0: every aligned pair within tolerance and the port reaches the reference's outputs.
+    1: a divergence was found, or the port's trace is incomplete. 2: bad input.
     """
     if explain not in ("first", "all", "none"):
         raise UsageError(f"--explain must be first, all or none (got {explain!r})")
     if depth is not None and depth < 0:
         raise UsageError("--depth must be >= 0")
     result = compare_traces(ref, port, map_file, rtol=rtol, atol=atol, explain=explain,
-                            by_order=not no_order, progress=True)
+                            by_order=not no_order, progress=True, strict_layout=strict_layout)
     if json_out != "-":
         print_report(result, console, -1 if depth is None else (depth or None))
     write_json(json_out, result.to_json())
@@ -50,6 +56,10 @@ def compare_command(
         from ..report.html import write_html
 
         write_html(html_out, result)
+    if suggest_map is not None:
+        from ..compare.suggest import write_suggested_map
+
+        write_suggested_map(suggest_map, result)
     raise typer.Exit(0 if result.status == "parity" else 1)
 
 

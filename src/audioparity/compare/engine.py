@@ -1,20 +1,26 @@
 """Compare two traces pair by pair and find the first divergence.
 
+Data walks one way: align (matchers, value fingerprints) → read each port tensor in the
+reference's layout (port conventions) → measure → first divergence → explain.
 Pairs are streamed: one reference tensor and its port counterpart are read (memory-mapped
 where the format allows), measured in chunks and released before the next pair.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..progress import progress_bar
 from ..trace import Trace, open_trace
+from . import completeness
 from .align import Alignment, align
+from .conventions.infer import Readings, infer
+from .fingerprint import Fingerprints
 from .mapping import MapRules, load_rules, module_path
 from .metrics import pair_metrics
 from .result import CompareResult, FirstDivergence, PairResult
@@ -26,7 +32,8 @@ ExplainMode = Literal["none", "first", "all"] | bool
 def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
                    rules: str | Path | MapRules | None = None, *, rtol: float | None = None,
                    atol: float | None = None, explain: ExplainMode = "first",
-                   by_order: bool = True, progress: bool = False) -> CompareResult:
+                   by_order: bool = True, progress: bool = False,
+                   strict_layout: bool = False) -> CompareResult:
     """Align ``port`` to ``ref``, measure every pair, and explain the first divergence.
 
     Parameters
@@ -34,34 +41,65 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     ref, port : traces or paths to them (any format :func:`~audioparity.trace.open_trace` reads).
     rules : map rules (or a path to a YAML/TOML map file) translating port names.
     rtol, atol : override the dtype-aware defaults for every pair (a map file's per-name
-        tolerances win over these).
+        tolerances win over these); must be >= 0.
     explain : ``"first"`` (default; also ``True``) runs the cause catalogue on the first
         divergence, ``"all"`` on every failing pair, ``"none"``/``False`` not at all.
     by_order : align names that still differ by execution order and shape.
     progress : show a progress bar on a terminal.
+    strict_layout : compare tensors as stored: no port convention (channels-last, missing
+        batch axis, split heads …) is inferred or applied, and shapes must be equal.
 
     Raises
     ------
     InputError
         When a trace cannot be read or the two share no tensor at all.
+    UsageError
+        A negative or non-finite tolerance.
     """
+    for flag, value in (("--rtol", rtol), ("--atol", atol)):
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise UsageError(f"{flag} must be a finite number >= 0 (got {value:g})")
     mode = {True: "first", False: "none"}.get(explain, explain)  # type: ignore[arg-type]
     if isinstance(rules, (str, Path)):
         rules = load_rules(rules)
     ref_t = ref if isinstance(ref, Trace) else open_trace(ref)
     port_t = port if isinstance(port, Trace) else open_trace(port)
-    alignment = align(ref_t.infos(), port_t.infos(), rules, by_order=by_order)
+    fingerprints = Fingerprints(ref_t.read, port_t.read)
+    alignment = align(ref_t.infos(), port_t.infos(), rules, by_order=by_order,
+                      fingerprints=fingerprints, ref_modules=_modules(ref_t),
+                      port_modules=_modules(port_t), strict_layout=strict_layout)
     if not alignment.pairs:
+        marked = " (the port trace is marked incomplete: " \
+                 f"{_meta(port_t).get('error') or 'its forward did not finish'})" \
+            if _meta(port_t).get("incomplete") else ""
         raise InputError(port_t.path, f"no tensor in common with {ref_t.path} "
                                       f"({len(ref_t)} vs {len(port_t)} tensors, none aligned "
-                                      "by name, map rules or shape) — are these the same model?")
-    entries = _measure(ref_t, port_t, alignment, rules, rtol, atol, progress)
+                                      "by name, map rules, structure or shape) — are these "
+                                      f"the same model?{marked}")
+    readings = infer([(p.ref, p.port) for p in alignment.pairs],
+                     {i.name: i for i in ref_t.infos()}, {i.name: i for i in port_t.infos()},
+                     fingerprints, strict=strict_layout)
+    entries = _measure(ref_t, port_t, alignment, readings, rules, rtol, atol, progress)
     first = _first_divergence(entries)
     result = CompareResult(str(ref_t.path), str(port_t.path), entries, first,
                            alignment.unmatched_ref, alignment.unmatched_port)
+    result.incomplete = completeness.check(ref_t.names, alignment, _meta(port_t))
+    result.conventions = readings.summary()
+    result.notes = alignment.notes + readings.notes
+    if _meta(port_t).get("truncated"):
+        result.notes.append("the port's capture stopped recording at its tensor/byte limit")
     if mode != "none" and first is not None:
-        _explain(result, ref_t, port_t, alignment, mode)
+        _explain(result, ref_t, port_t, alignment, readings, mode)
     return result
+
+
+def _meta(trace: Trace) -> dict[str, Any]:
+    return trace.meta if isinstance(trace.meta, dict) else {}
+
+
+def _modules(trace: Trace) -> dict[str, str]:
+    mods = _meta(trace).get("modules")
+    return {str(k): str(v) for k, v in mods.items()} if isinstance(mods, dict) else {}
 
 
 def _tolerance(entry_ref: str, ref_dtype: str, port_dtype: str, qtype: str | None,
@@ -77,18 +115,22 @@ def _tolerance(entry_ref: str, ref_dtype: str, port_dtype: str, qtype: str | Non
     return base
 
 
-def _measure(ref_t: Trace, port_t: Trace, alignment: Alignment, rules: MapRules | None,
-             rtol: float | None, atol: float | None, progress: bool) -> list[PairResult]:
+def _measure(ref_t: Trace, port_t: Trace, alignment: Alignment, readings: Readings,
+             rules: MapRules | None, rtol: float | None, atol: float | None,
+             progress: bool) -> list[PairResult]:
     entries = []
     with progress_bar(None if progress else False) as bar:
         task = bar.add_task("compare", total=len(alignment.pairs))
         for pair in alignment.pairs:
             ri, pi = ref_t.info(pair.ref), port_t.info(pair.port)
             tol = _tolerance(pair.ref, ri.dtype, pi.dtype, pi.qtype, rules, rtol, atol)
+            reading = readings.by_ref.get(pair.ref)
             entry = PairResult(pair.ref, pair.ref, pair.port, ri.shape, pi.shape, ri.dtype,
-                               pi.dtype, pair.method, "shape", tol.rtol, tol.atol, tol.source)
-            if ri.shape == pi.shape:
-                m = pair_metrics(ref_t.read(pair.ref), port_t.read(pair.port))
+                               pi.dtype, pair.method, "shape", tol.rtol, tol.atol, tol.source,
+                               convention=None if reading is None or reading.is_identity
+                               else reading.name)
+            if reading is not None:
+                m = pair_metrics(ref_t.read(pair.ref), reading.apply(port_t.read(pair.port)))
                 entry.metrics = m
                 if m.nonfinite_mismatch:
                     entry.status = "nonfinite"
@@ -111,21 +153,26 @@ def _first_divergence(entries: list[PairResult]) -> FirstDivergence | None:
 
 
 def _explain(result: CompareResult, ref_t: Trace, port_t: Trace, alignment: Alignment,
-             mode: str) -> None:
+             readings: Readings, mode: str) -> None:
     try:
         from ..explain import ExplainContext, explain_pair
     except ImportError:  # the catalogue is optional at this layer
         return
     ref_to_port = {p.ref: p.port for p in alignment.pairs}
     history: list[dict[str, Any]] = []
-    modules = ref_t.meta.get("modules", {}) if isinstance(ref_t.meta, dict) else {}
+    modules = _modules(ref_t)
 
     def get_ref(name: str) -> np.ndarray | None:
         return ref_t.read(name) if name in ref_t else None
 
     def get_port(name: str) -> np.ndarray | None:
+        """The port's counterpart of reference ``name``, in the reference's layout."""
         mapped = ref_to_port.get(name, name if name in port_t else None)
-        return port_t.read(mapped) if mapped is not None else None
+        if mapped is None:
+            return None
+        reading = readings.by_ref.get(name)
+        array = port_t.read(mapped)
+        return reading.apply(array) if reading is not None else array
 
     first_entry = result.first_divergence.entry if result.first_divergence else None
     targets = {id(first_entry)} if mode == "first" else {id(e) for e in result.failing}
@@ -138,7 +185,7 @@ def _explain(result: CompareResult, ref_t: Trace, port_t: Trace, alignment: Alig
                 port_qtype=port_t.info(entry.port_name).qtype, get_ref=get_ref,
                 get_port=get_port, previous_name=prev.name if prev else None,
                 previous_ok=prev.ok if prev else None, history=list(history))
-            causes = explain_pair(ref_t.read(entry.ref_name), port_t.read(entry.port_name), ctx)
+            causes = explain_pair(ref_t.read(entry.ref_name), get_port(entry.ref_name), ctx)
             if entry is first_entry:
                 result.first_divergence.causes = causes
                 if mode == "first":

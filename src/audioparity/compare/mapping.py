@@ -1,12 +1,13 @@
-"""Map rules: how a port's tensor names translate to the reference's.
+"""Map files: how a port's tensor names translate to the reference's (one direction: port → ref).
 
-A map file (YAML ``.yaml/.yml`` or TOML ``.toml``) may hold, all optional::
+The same file and loader serve ``compare --map`` (activation traces) and ``weights --map``
+(checkpoints). A map file (YAML ``.yaml/.yml`` or TOML ``.toml``) may hold, all optional::
 
-    pairs:                      # explicit: reference name -> port name
-      model.norm: output_norm
-    rename:                     # patterns, reference -> port; {x} matches within one
+    pairs:                      # explicit: port name -> reference name
+      output_norm: model.norm
+    rename:                     # patterns, port -> reference; {x} matches within one
                                 # dotted component (a layer index, a projection letter)
-      "model.layers.{i}.self_attn.q_proj": "blk.{i}.attn_q"
+      "blk.{i}.attn_{p}": "model.layers.{i}.self_attn.{p}_proj"
     regex:                      # port regex -> reference replacement (re.sub syntax)
       - ['^blk\\.(\\d+)\\.ffn_up$', 'model.layers.\\1.mlp.up_proj']
     strip_prefix: "decoder."    # removed from port names (a string or a list)
@@ -15,7 +16,10 @@ A map file (YAML ``.yaml/.yml`` or TOML ``.toml``) may hold, all optional::
       "model.layers.*.mlp": {rtol: 1.0e-3, atol: 1.0e-5}
 
 Rules act on the module path only: a step prefix ``@k/`` and the suffixes ``:out1``,
-``:in0`` and ``#1`` are kept as they are.
+``:in0`` and ``#1`` are kept as they are. Order: ``pairs``, then prefixes, then the first
+``rename`` that matches, else the first ``regex`` that changes the name. Explicit rules win
+over exact names. An older plain-text form (``PORT_REGEX -> REF_REPLACEMENT`` lines, full
+match) is read as ``regex`` rules. See docs/map-files.md.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import yaml
 from ..errors import InputError
 
 _PARTS = re.compile(r"^(@\d+/)?(.*?)((?:#\d+)?(?::(?:in|out)\d+)?)$")
+KNOWN_KEYS = ("pairs", "rename", "regex", "strip_prefix", "add_prefix", "tolerances")
 
 
 def split_name(name: str) -> tuple[str, str, str]:
@@ -46,16 +51,14 @@ def module_path(name: str) -> str:
     return split_name(name)[1]
 
 
-def _pattern_regex(pattern: str) -> tuple[re.Pattern[str], list[str]]:
-    keys: list[str] = []
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
     out = []
     for piece in re.split(r"(\{\w+\})", pattern):
         if piece.startswith("{") and piece.endswith("}"):
-            keys.append(piece[1:-1])
             out.append(rf"(?P<{piece[1:-1]}>[^./:#]+?)")
         else:
             out.append(re.escape(piece))
-    return re.compile("".join(out)), keys
+    return re.compile("".join(out))
 
 
 @dataclass
@@ -66,7 +69,7 @@ class Tolerance:
 
 @dataclass
 class MapRules:
-    """Port -> reference name translation plus per-name tolerances."""
+    """Port -> reference name translation plus per-name tolerances (see module docstring)."""
 
     pairs: dict[str, str] = field(default_factory=dict)
     rename: dict[str, str] = field(default_factory=dict)
@@ -74,39 +77,65 @@ class MapRules:
     strip_prefix: list[str] = field(default_factory=list)
     add_prefix: str = ""
     tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    source: str | None = None
 
     def __post_init__(self) -> None:
-        self._port_to_ref = {v: k for k, v in self.pairs.items()}
-        self._rename = []
-        for ref_pat, port_pat in self.rename.items():
-            rx, _ = _pattern_regex(port_pat)
-            self._rename.append((rx, ref_pat))
-        self._regex = [(re.compile(p), r) for p, r in self.regex]
+        seen: dict[str, str] = {}
+        for port, ref in self.pairs.items():
+            if ref in seen:
+                raise InputError(self.source, f"pairs: '{seen[ref]}' and '{port}' both claim "
+                                              f"reference tensor '{ref}'")
+            seen[ref] = port
+        try:
+            self._rename = [(_pattern_regex(p), r, p) for p, r in self.rename.items()]
+            self._regex = [(re.compile(p), r, p) for p, r in self.regex]
+        except re.error as exc:
+            raise InputError(self.source, f"bad regex in map rules: {exc}") from None
 
-    def to_ref(self, port_name: str) -> str:
-        """The reference-side name a port name stands for."""
-        if port_name in self._port_to_ref:
-            return self._port_to_ref[port_name]
+    def translate(self, port_name: str) -> tuple[str, list[str]] | None:
+        """The reference-side name ``port_name`` stands for and the rules used (as written
+        in the file, e.g. ``"rename 'blk.{i}.attn_{p}'"``); None when no rule applies."""
+        if port_name in self.pairs:
+            return self.pairs[port_name], [f"pairs '{port_name}'"]
         step, path, suffix = split_name(port_name)
-        if path in self._port_to_ref:
-            return step + self._port_to_ref[path] + suffix
+        if path in self.pairs:
+            return step + self.pairs[path] + suffix, [f"pairs '{path}'"]
+        used = []
         for prefix in self.strip_prefix:
             if prefix and path.startswith(prefix):
                 path = path[len(prefix):]
+                used.append(f"strip_prefix '{prefix}'")
                 break
-        path = self.add_prefix + path
-        for rx, ref_pat in self._rename:
+        if self.add_prefix:
+            path = self.add_prefix + path
+            used.append(f"add_prefix '{self.add_prefix}'")
+        for rx, ref_pat, label in self._rename:
             m = rx.fullmatch(path)
             if m:
                 path = ref_pat.format(**m.groupdict())
+                used.append(f"rename '{label}'")
                 break
         else:
-            for rx, repl in self._regex:
+            for rx, repl, label in self._regex:
                 new = rx.sub(repl, path)
                 if new != path:
                     path = new
+                    used.append(f"regex '{label}'")
                     break
-        return step + path + suffix
+        return (step + path + suffix, used) if used else None
+
+    def to_ref(self, port_name: str) -> str:
+        """The reference-side name a port name stands for (itself when no rule applies)."""
+        hit = self.translate(port_name)
+        return port_name if hit is None else hit[0]
+
+    def rule_labels(self) -> list[str]:
+        """Every rule, labelled as :meth:`translate` reports it."""
+        return ([f"pairs '{p}'" for p in self.pairs]
+                + [f"strip_prefix '{p}'" for p in self.strip_prefix if p]
+                + ([f"add_prefix '{self.add_prefix}'"] if self.add_prefix else [])
+                + [f"rename '{p}'" for p in self.rename]
+                + [f"regex '{p}'" for p, _ in self.regex])
 
     def tolerance_for(self, ref_name: str) -> Tolerance | None:
         path = module_path(ref_name)
@@ -122,12 +151,15 @@ class MapRules:
 
 
 def load_rules(path: str | Path) -> MapRules:
-    """Read a YAML or TOML map file (see module docstring)."""
+    """Read a map file: YAML or TOML (see module docstring), or the plain-text
+    ``PORT_REGEX -> REF_REPLACEMENT`` lines read as full-match ``regex`` rules."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(p, f"cannot read map file: {exc}") from None
+    if p.suffix.lower() not in (".yaml", ".yml", ".toml") and _is_arrow_text(text):
+        return rules_from_arrow_lines(text, p)
     try:
         data = tomllib.loads(text) if p.suffix.lower() == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
@@ -136,24 +168,68 @@ def load_rules(path: str | Path) -> MapRules:
     return rules_from_dict(data or {}, p)
 
 
+def _is_arrow_text(text: str) -> bool:
+    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    return bool(lines) and all("->" in ln and ":" not in ln.split("->")[0] for ln in lines)
+
+
+def rules_from_arrow_lines(text: str, source: str | Path | None = None) -> MapRules:
+    """``PORT_REGEX -> REF_REPLACEMENT`` lines (full match, ``\\1`` groups) as ``regex``."""
+    regex = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if "->" not in line:
+            raise InputError(source, f"line {lineno}: expected 'PORT_REGEX -> REF_REPLACEMENT'")
+        pattern, repl = (s.strip() for s in line.split("->", 1))
+        regex.append((f"^(?:{pattern})$", repl))
+    return MapRules(regex=regex, source=None if source is None else str(source))
+
+
 def rules_from_dict(data: Any, source: str | Path | None = None) -> MapRules:
+    """Map rules from a parsed map file (a dict with the keys of the module docstring)."""
     if not isinstance(data, dict):
         raise InputError(source, "map file must hold a mapping at top level")
-    known = {"pairs", "rename", "regex", "strip_prefix", "add_prefix", "tolerances"}
-    unknown = set(data) - known
+    unknown = set(data) - set(KNOWN_KEYS)
     if unknown:
-        raise InputError(source, f"unknown map keys {sorted(unknown)} (known: {sorted(known)})")
+        raise InputError(source, f"unknown map key{'s' if len(unknown) > 1 else ''} "
+                                 f"{', '.join(repr(k) for k in sorted(map(str, unknown)))} "
+                                 f"(known: {', '.join(KNOWN_KEYS)})")
     try:
         strip = data.get("strip_prefix") or []
-        tolerances = {str(k): Tolerance(v.get("rtol"), v.get("atol"))
-                      for k, v in (data.get("tolerances") or {}).items()}
+        tolerances = {}
+        for k, v in (data.get("tolerances") or {}).items():
+            extra = set(v) - {"rtol", "atol"}
+            if extra:
+                raise InputError(source, f"tolerances '{k}': unknown key {min(extra)!r} "
+                                         "(known: rtol, atol)")
+            tol = Tolerance(_number(v.get("rtol"), source, k), _number(v.get("atol"), source, k))
+            tolerances[str(k)] = tol
+        regex = []
+        for item in data.get("regex") or []:
+            if not isinstance(item, (list, tuple)) or len(item) != 2:
+                raise InputError(source, f"regex: each rule is [PORT_REGEX, REF_REPLACEMENT] "
+                                         f"(got {item!r})")
+            regex.append((str(item[0]), str(item[1])))
         return MapRules(
             pairs={str(k): str(v) for k, v in (data.get("pairs") or {}).items()},
             rename={str(k): str(v) for k, v in (data.get("rename") or {}).items()},
-            regex=[(str(p), str(r)) for p, r in (data.get("regex") or [])],
+            regex=regex,
             strip_prefix=[strip] if isinstance(strip, str) else [str(s) for s in strip],
             add_prefix=str(data.get("add_prefix") or ""),
             tolerances=tolerances,
+            source=None if source is None else str(source),
         )
-    except (AttributeError, TypeError, ValueError, re.error) as exc:
+    except (AttributeError, TypeError, ValueError) as exc:
         raise InputError(source, f"malformed map rules: {exc}") from None
+
+
+def _number(value: Any, source: str | Path | None, key: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise InputError(source, f"tolerances '{key}': rtol/atol must be numbers >= 0 "
+                                 f"(got {value!r})")
+    return float(value)

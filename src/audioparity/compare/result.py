@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from .metrics import PairMetrics
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def safe_text(text: str) -> str:
+    """``text`` with lone surrogates (undecodable bytes of a tensor name, kept by Python's
+    ``surrogateescape``) replaced by U+FFFD, so it can be written as UTF-8 JSON/HTML."""
+    return _SURROGATE.sub("\ufffd", text) if isinstance(text, str) else text
+
+
+def safe_json(obj: Any) -> Any:
+    """A copy of a JSON-able structure with every string (and key) made :func:`safe_text`."""
+    if isinstance(obj, str):
+        return safe_text(obj)
+    if isinstance(obj, dict):
+        return {safe_text(str(k)): safe_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [safe_json(v) for v in obj]
+    return obj
 
 
 @dataclass
@@ -25,6 +45,7 @@ class PairResult:
     atol: float
     tolerance_source: str
     metrics: PairMetrics | None = None
+    convention: str | None = None  # how the port tensor was read (``channels_last`` …)
 
     @property
     def ok(self) -> bool:
@@ -53,17 +74,18 @@ class PairResult:
     def detail(self) -> str:
         if self.status == "shape":
             return f"shape {self.shape} vs {self.port_shape}"
+        read = f" [port {self.port_shape} read {self.convention}]" if self.convention else ""
         if self.status == "nonfinite" and self.metrics is not None:
             m = self.metrics
             return (f"non-finite values: ref {m.ref_nan} NaN/{m.ref_inf} Inf, "
-                    f"port {m.port_nan} NaN/{m.port_inf} Inf")
+                    f"port {m.port_nan} NaN/{m.port_inf} Inf{read}")
         if self.metrics is None:
             return ""
         limit = self.atol + self.rtol * self.metrics.ref_absmax
         verdict = "<=" if self.ok else ">"
         return (f"max |diff| {self.metrics.max_abs:.3g} {verdict} {limit:.3g} "
                 f"(atol {self.atol:g} + rtol {self.rtol:g} x max|ref| "
-                f"{self.metrics.ref_absmax:.3g}; {self.tolerance_source})")
+                f"{self.metrics.ref_absmax:.3g}; {self.tolerance_source}){read}")
 
     def to_json(self) -> dict[str, Any]:
         m = self.metrics
@@ -76,6 +98,7 @@ class PairResult:
             "nan": None if m is None else {"ref": m.ref_nan, "port": m.port_nan},
             "inf": None if m is None else {"ref": m.ref_inf, "port": m.port_inf},
             "ok": self.ok, "status": self.status, "aligned_by": self.method,
+            "convention": self.convention,
             "rtol": self.rtol, "atol": self.atol, "detail": self.detail,
         }
 
@@ -112,10 +135,30 @@ class CompareResult:
     unmatched_ref: list[str]
     unmatched_port: list[str]
     explained: dict[str, list[Any]] = field(default_factory=dict)  # --explain all
+    incomplete: Any = None  # completeness.Incomplete when the port's trace ends early
+    conventions: list[str] = field(default_factory=list)  # "port stores … : N tensors"
+    notes: list[str] = field(default_factory=list)  # alignment/convention remarks
 
     @property
     def status(self) -> str:
-        return "parity" if self.first_divergence is None else "divergent"
+        """``divergent`` (a pair fails), else ``incomplete`` (the port's trace ends before
+        the reference's outputs), else ``parity``."""
+        if self.first_divergence is not None:
+            return "divergent"
+        return "incomplete" if self.incomplete is not None else "parity"
+
+    @property
+    def headline(self) -> str:
+        """The report's first line."""
+        n = len(self.entries)
+        if self.first_divergence is not None:
+            head = f"divergent: first divergence at {self.first_divergence.name}"
+            if self.incomplete is not None:
+                head += f"; incomplete: {self.incomplete.line()}"
+            return head
+        if self.incomplete is not None:
+            return f"incomplete: {self.incomplete.line()}; {n} aligned pairs within tolerance"
+        return f"parity: all {n} aligned pairs within tolerance"
 
     @property
     def failing(self) -> list[PairResult]:
@@ -127,6 +170,10 @@ class CompareResult:
             aligned_by[e.method] = aligned_by.get(e.method, 0) + 1
         out = {
             "status": self.status,
+            "headline": self.headline,
+            "incomplete": None if self.incomplete is None else self.incomplete.to_json(),
+            "conventions": self.conventions,
+            "notes": self.notes,
             "ref": self.ref_path,
             "port": self.port_path,
             "summary": {"pairs": len(self.entries), "failing": len(self.failing),
@@ -140,4 +187,4 @@ class CompareResult:
         }
         if self.explained:
             out["explained"] = {k: [c.to_json() for c in v] for k, v in self.explained.items()}
-        return out
+        return safe_json(out)

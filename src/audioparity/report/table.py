@@ -11,9 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from ..compare.mapping import split_name
-from ..compare.result import CompareResult, PairResult
+from ..compare.result import CompareResult, PairResult, safe_text
 
 AUTO_ROWS = 80
+NOTES_SHOWN = 8
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Row:
     cosine: float | None
     snr_db: float | None
     style: str = ""
+    how: str = ""  # how the pair was made / read, when not by exact name as stored
 
 
 def _fmt(x: float | None, spec: str) -> str:
@@ -58,7 +60,7 @@ def rows(result: CompareResult, depth: int | None = None) -> list[Row]:
             elif e.name == last_good:
                 style = "green"
             out.append(Row(e.name, 1, 0 if e.ok else 1, _status(e), e.max_abs, e.rel_l2,
-                           e.cosine, e.snr_db, style))
+                           e.cosine, e.snr_db, style, pair_how(e)))
         return out
     groups: dict[str, list[PairResult]] = {}
     for e in result.entries:
@@ -75,8 +77,27 @@ def rows(result: CompareResult, depth: int | None = None) -> list[Row]:
             max((e.rel_l2 for e in vals), default=None),
             min((e.cosine for e in vals), default=None),
             min((e.snr_db for e in vals), default=None),
-            "bold red" if contains_first else ""))
+            "bold red" if contains_first else "", _group_how(members)))
     return out
+
+
+def pair_how(e: PairResult) -> str:
+    """``"order+value ← blk.0.ffn_up; channels_last"``; ``""`` for an exact, as-stored pair."""
+    parts = []
+    if e.method != "name":
+        parts.append(f"{e.method} ← {e.port_name}")
+    if e.convention:
+        parts.append(e.convention)
+    return "; ".join(parts)
+
+
+def _group_how(members: list[PairResult]) -> str:
+    counts: dict[str, int] = {}
+    for e in members:
+        for key in ([e.method] if e.method != "name" else []) + (
+                [e.convention] if e.convention else []):
+            counts[key] = counts.get(key, 0) + 1
+    return ", ".join(f"{k} ×{n}" for k, n in counts.items())
 
 
 def _status(e: PairResult) -> str:
@@ -101,13 +122,19 @@ def validation_table(result: CompareResult, depth: int | None = None) -> Table:
     table.add_column("status")
     for col in ("max diff", "rel err", "cosine", "SNR dB"):
         table.add_column(col, justify="right")
-    for r in rows(result, depth):
+    all_rows = rows(result, depth)
+    show_how = any(r.how for r in all_rows)
+    if show_how:
+        table.add_column("aligned by / read as", overflow="fold")
+    for r in all_rows:
         status = Text(r.status, style="green" if r.status == "ok" else "red")
-        cells = [r.component]
+        cells = [safe_text(r.component)]
         if depth is not None:
             cells.append(f"{r.failing}/{r.count} bad" if r.failing else str(r.count))
         cells += [status, _fmt(r.max_abs, ".3g"), _fmt(r.rel_l2, ".3g"),
                   _fmt(r.cosine, ".6f"), _fmt(r.snr_db, ".1f")]
+        if show_how:
+            cells.append(safe_text(r.how))
         table.add_row(*cells, style=r.style)
     return table
 
@@ -115,18 +142,24 @@ def validation_table(result: CompareResult, depth: int | None = None) -> Table:
 def divergence_panel(result: CompareResult) -> Panel:
     first = result.first_divergence
     if first is None:
+        if result.incomplete is not None:
+            return Panel(Text(safe_text(result.headline), style="yellow"), title="result",
+                         border_style="yellow")
         n = len(result.entries)
         return Panel(Text(f"parity: all {n} aligned pairs within tolerance", style="green"),
                      title="result")
     e = first.entry
     lines = [
-        Text.assemble(("last good      ", "dim"), first.last_good or "(none: the very first pair)"),
-        Text.assemble(("FIRST DIVERGES ", "bold red"), (e.name, "bold red")),
-        Text.assemble(("               ", ""), e.detail),
+        Text.assemble(("last good      ", "dim"),
+                      safe_text(first.last_good or "(none: the very first pair)")),
+        Text.assemble(("FIRST DIVERGES ", "bold red"), (safe_text(e.name), "bold red")),
+        Text.assemble(("               ", ""), safe_text(e.detail)),
     ]
-    if e.port_name != e.ref_name:
-        lines.append(Text.assemble(("  port name    ", "dim"), e.port_name))
-    lines.append(Text.assemble(("next           ", "dim"), first.next_name or "(end of trace)"))
+    if e.port_name != e.ref_name or e.method != "name":
+        lines.append(Text.assemble(("  port name    ", "dim"),
+                                   safe_text(f"{e.port_name} (aligned by {e.method})")))
+    lines.append(Text.assemble(("next           ", "dim"),
+                               safe_text(first.next_name or "(end of trace)")))
     if first.causes:
         lines.append(Text("why:", style="bold"))
         for c in first.causes[:3]:
@@ -141,6 +174,9 @@ def print_report(result: CompareResult, console: Console, depth: int | None = -1
     """Print the table (``depth=-1``: automatic), unmatched counts and the divergence panel."""
     if depth == -1:
         depth = auto_depth(result)
+    console.print(safe_text(result.headline), style="bold", markup=False)
+    for line in result.conventions:
+        console.print(line, style="cyan", markup=False)
     console.print(validation_table(result, depth))
     if depth is not None:
         console.print(f"(one row per component at depth {depth}; --depth 0 for every pair)",
@@ -148,4 +184,8 @@ def print_report(result: CompareResult, console: Console, depth: int | None = -1
     if result.unmatched_ref or result.unmatched_port:
         console.print(f"unaligned: {len(result.unmatched_ref)} reference tensors, "
                       f"{len(result.unmatched_port)} port tensors (see --json)", style="yellow")
+    for note in result.notes[:NOTES_SHOWN]:
+        console.print(f"note: {safe_text(note)}", style="yellow", markup=False)
+    if len(result.notes) > NOTES_SHOWN:
+        console.print(f"({len(result.notes) - NOTES_SHOWN} more notes in --json)", style="dim")
     console.print(divergence_panel(result))

@@ -1,0 +1,108 @@
+"""Which conventions a port uses, decided from its own tensors' values, and the reading of
+each pair.
+
+A convention is the port's when it is what makes the values agree on at least
+:data:`MIN_SUPPORT` pairs whose shapes differ (or square pairs the values decide) and on more
+of them than contradict it. Then every pair is read through it where the shapes call for it,
+except a pair whose values contradict it (another reading agrees, this one does not): that
+pair is compared as stored, with a note. A reading that fits only a few tensors is not
+applied silently either: those pairs stay shape mismatches, with a note naming the fit.
+Parameters (names ending ``.weight``/``.bias``) keep their stored layout: a weight in another
+layout is a bug to report (``layout``), and ``weights audit`` owns weight files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from ...trace import TensorInfo
+from ..fingerprint import AGREE, DISAGREE, Fingerprints
+from .base import Transform, identity
+from .registry import candidates, describe
+
+#: pairs a convention must explain before it is taken as the port's
+MIN_SUPPORT = 2
+_PARAMETER_LEAVES = ("weight", "bias", "weight_g", "weight_v", "scale", "running_mean",
+                     "running_var")
+
+
+@dataclass
+class Readings:
+    """Per reference name: the transform to read its port tensor with (identity when stored
+    alike; None when the pair cannot be read as the reference's shape)."""
+
+    by_ref: dict[str, Transform | None] = field(default_factory=dict)
+    adopted: list[str] = field(default_factory=list)  # convention labels the port uses
+    applied: Counter = field(default_factory=Counter)  # transform name -> pairs read so
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> list[str]:
+        """``["port stores activations channels-last: 87 tensors", ...]``."""
+        return [describe(name, n) for name, n in self.applied.most_common()]
+
+
+def is_parameter(name: str) -> bool:
+    leaf = name.rsplit(".", 1)[-1].split(":")[0].split("#")[0]
+    return "." in name and leaf in _PARAMETER_LEAVES
+
+
+def infer(pairs: list[tuple[str, str]], ref: dict[str, TensorInfo], port: dict[str, TensorInfo],
+          fingerprints: Fingerprints | None, strict: bool = False) -> Readings:
+    """Readings for ``pairs`` (reference name, port name); see the module docstring."""
+    out = Readings()
+    options: dict[str, list[tuple[Transform, float]]] = {}
+    support: Counter = Counter()
+    against: Counter = Counter()
+    for r, p in pairs:
+        ri, pi = ref[r], port[p]
+        if strict or is_parameter(r) or fingerprints is None:
+            continue
+        cands = candidates(ri.shape, pi.shape)
+        if not cands:
+            continue
+        scored = [(t, fingerprints.difference(r, p, t)) for t in cands]
+        if ri.shape == pi.shape:
+            scored.insert(0, (identity(pi.shape), fingerprints.difference(r, p,
+                                                                         identity(pi.shape))))
+        options[r] = scored
+        best, best_d = min(scored, key=lambda s: s[1])
+        if best_d <= AGREE and not best.is_identity:
+            support.update(best.labels)
+        for t, d in scored:
+            if not t.is_identity and d > DISAGREE and best_d <= AGREE and t is not best:
+                against.update(set(t.labels) - set(best.labels))
+    out.adopted = [lab for lab, n in support.items() if n >= MIN_SUPPORT and n > against[lab]]
+    for r, p in pairs:
+        out.by_ref[r] = _reading(r, p, ref[r], port[p], options.get(r, []), out)
+    return out
+
+
+def _reading(r: str, p: str, ri: TensorInfo, pi: TensorInfo,
+             scored: list[tuple[Transform, float]], out: Readings) -> Transform | None:
+    same = ri.shape == pi.shape
+    plain = identity(pi.shape) if same else None
+    if not scored:
+        return plain
+    adopted = [(t, d) for t, d in scored if not t.is_identity and set(t.labels) <= set(out.adopted)]
+    others = [(t, d) for t, d in scored if not t.is_identity and (t, d) not in adopted]
+    ident_d = next((d for t, d in scored if t.is_identity), float("inf"))
+    if adopted:
+        t, d = min(adopted, key=lambda s: s[1])
+        rival = min([*others, *([(plain, ident_d)] if same else [])], key=lambda s: s[1],
+                    default=(None, float("inf")))
+        if d > DISAGREE and rival[1] <= AGREE:
+            what = "as stored" if rival[0] is plain else f"read {rival[0].name}"
+            out.notes.append(f"'{r}': the port's {t.name} reading contradicts its values "
+                             f"(they agree {what}): compared {'as stored' if same else 'unconverted'}")
+            return plain
+        if same and not (d <= AGREE < ident_d):
+            return plain  # square tensor: values do not call for the convention
+        out.applied[t.name] += 1
+        return t
+    fits = [(t, d) for t, d in others if d <= AGREE]
+    if fits and not same:
+        t = min(fits, key=lambda s: s[1])[0]
+        out.notes.append(f"'{r}' (port '{p}' {list(pi.shape)}) fits {t.name} by its values, but "
+                         "the port's other tensors do not use it: not converted")
+    return plain

@@ -1,0 +1,190 @@
+"""Execution order and shape, checked by values.
+
+Between consecutive pairs already made (anchors), a weighted longest-common-subsequence in
+execution order pairs tensors whose shapes agree — equal (4), equal under a port convention
+(3), the same dimensions in another order (2: how a layout bug looks) — plus 1 when the leaf
+names agree. A recorded input (``NAME:in0``) against a port output scores 1: ports that do
+not record inputs must not shift onto them.
+
+Every guess is then checked by value fingerprints:
+
+- a guessed pair whose values disagree while another candidate in the segment agrees is
+  replaced by that candidate (llama.cpp computes ``ffn_up`` before ``ffn_gate``: order alone
+  pairs gate with up) — ``order+value``;
+- a guess whose values agree is marked ``order+value``; one that could not be checked
+  stays ``order``;
+- a guess whose values are unrelated (no correlation) while the next pair agrees again is
+  dropped: a real bug propagates, a wrong pairing (an ``Identity`` against a codebook
+  lookup) does not. Those tensors are reported as not aligned, never as a divergence.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from ...trace import TensorInfo
+from ..fingerprint import AGREE, DISAGREE
+from ..mapping import split_name
+from ..state import AlignState, is_input
+from . import matcher
+
+#: DP cells above which the order pass gives up on a segment (memory: 4 bytes a cell)
+MAX_DP_CELLS = 40_000_000
+#: compatible cells above which a segment's value repair is skipped (cost)
+MAX_VALUE_CELLS = 20_000
+#: |correlation| below which a guessed pair's values are unrelated
+UNRELATED = 0.3
+
+
+@matcher(50, "order")
+def match(state: AlignState) -> None:
+    if not state.by_order:
+        return
+    ref_pos, port_pos = state.ref_pos, state.port_pos
+    anchors = sorted((ref_pos[r], port_pos[p]) for p, (r, _) in state.matched.items())
+    mono, last_j = [], -1
+    for i, j in anchors:
+        if j > last_j:
+            mono.append((i, j))
+            last_j = j
+    bounds = [(-1, -1)] + mono + [(len(state.ref), len(state.port))]
+    for (i0, j0), (i1, j1) in itertools.pairwise(bounds):
+        taken = {r for r, _ in state.matched.values()}
+        seg_ref = [state.ref[i] for i in range(i0 + 1, i1) if state.ref[i].name not in taken]
+        seg_port = [state.port[j] for j in range(j0 + 1, j1)
+                    if state.port[j].name not in state.matched]
+        if not seg_ref or not seg_port:
+            continue
+        if len(seg_ref) * len(seg_port) > MAX_DP_CELLS:
+            state.skipped_segments += 1
+            continue
+        guesses = {seg_port[b].name: seg_ref[a].name for a, b in _lcs(state, seg_ref, seg_port)}
+        _check_by_value(state, seg_ref, seg_port, guesses)
+    _drop_unrelated(state)
+
+
+def _leaf(name: str) -> str:
+    """Last path component plus suffix: ``mlp.gate_proj:out1`` -> ``gate_proj:out1``."""
+    _, path, suffix = split_name(name)
+    return path.rsplit(".", 1)[-1] + suffix
+
+
+def _shape_score(state: AlignState, r: TensorInfo, p: TensorInfo) -> int:
+    if r.shape == p.shape:
+        score = 4
+    elif state.transforms(r, p):
+        score = 3
+    elif sorted(r.shape) == sorted(p.shape) and p.numel > 1:
+        score = 2
+    else:
+        return 0
+    if is_input(r.name) and not is_input(p.name):
+        return 1
+    return score
+
+
+def _lcs(state: AlignState, a: list[TensorInfo], b: list[TensorInfo]) -> list[tuple[int, int]]:
+    """Weighted LCS, vectorised one row at a time (see the module docstring for weights)."""
+    n, m = len(a), len(b)
+    shapes_b: dict[tuple, list[int]] = {}
+    for j, x in enumerate(b):
+        shapes_b.setdefault((x.shape, is_input(x.name)), []).append(j)
+    leaf_ids: dict[str, int] = {}
+    b_leaf = np.array([leaf_ids.setdefault(_leaf(x.name), len(leaf_ids)) for x in b])
+    row_cache: dict[tuple, np.ndarray] = {}
+    table = np.zeros((n + 1, m + 1), dtype=np.int32)
+    weights = np.zeros((n, m), dtype=np.int8)
+    for i, x in enumerate(a):
+        key = (x.shape, is_input(x.name))
+        if key not in row_cache:
+            w = np.zeros(m, dtype=np.int8)
+            for cols in shapes_b.values():
+                rep = b[cols[0]]
+                w[cols] = _shape_score(state, x, rep)
+            row_cache[key] = w
+        w = row_cache[key]
+        w = np.where(w > 0, w + (b_leaf == leaf_ids.get(_leaf(x.name), -1)), 0)
+        weights[i] = w
+        prev = table[i]
+        t = np.maximum(prev[1:], np.where(w > 0, prev[:-1] + w, 0))
+        table[i + 1, 1:] = np.maximum.accumulate(t)
+    pairs = []
+    i, j = n, m
+    while i > 0 and j > 0:
+        w = int(weights[i - 1, j - 1])
+        if w > 0 and table[i, j] == table[i - 1, j - 1] + w:
+            pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif table[i - 1, j] >= table[i, j - 1]:
+            i -= 1
+        else:
+            j -= 1
+    return pairs[::-1]
+
+
+def _check_by_value(state: AlignState, seg_ref: list[TensorInfo], seg_port: list[TensorInfo],
+                    guesses: dict[str, str]) -> None:
+    """Take the guesses, replacing those whose values another candidate matches better."""
+    if state.fingerprints is None:
+        for p, r in guesses.items():
+            state.matched[p] = (r, "order")
+        return
+    cells = sum(1 for r in seg_ref for p in seg_port if state.compatible(r, p))
+    if cells > MAX_VALUE_CELLS:
+        for p, r in guesses.items():
+            state.matched[p] = (r, "order+value" if state.agrees(r, p) else "order")
+        return
+    by_ref = {r: p for p, r in guesses.items()}
+    agreeing = {}
+    for r in seg_ref:
+        p = by_ref.get(r.name)
+        if p is not None and state.difference(r.name, p) <= AGREE:
+            agreeing[r.name] = p
+    used = set(agreeing.values())
+    for r in seg_ref:
+        if r.name in agreeing:
+            continue
+        best, best_d = None, AGREE
+        for p in seg_port:
+            if p.name in used or not state.compatible(r, p) or \
+                    state.types_conflict(r.name, p.name) or \
+                    (is_input(r.name) and not is_input(p.name)):
+                continue
+            d = state.difference(r.name, p.name)
+            if d <= best_d:
+                best, best_d = p.name, d
+        if best is not None:
+            agreeing[r.name] = best
+            used.add(best)
+    for r, p in agreeing.items():
+        state.matched[p] = (r, "order+value")
+    for p, r in guesses.items():
+        if r in agreeing or p in used:
+            continue
+        if state.types_conflict(r, p):
+            state.notes.append(f"'{r}' and port '{p}' sit at the same place with the same "
+                               "shape but are different kinds of module: not paired")
+            continue
+        state.matched[p] = (r, "order")
+
+
+def _drop_unrelated(state: AlignState) -> None:
+    """Unpair order guesses whose values are unrelated while the next pair agrees again."""
+    if state.fingerprints is None:
+        return
+    by_ref = sorted(((state.ref_pos[r], p, r, m) for p, (r, m) in state.matched.items()))
+    for k, (_, p, r, method) in enumerate(by_ref):
+        if method != "order":
+            continue
+        rel = state.relatedness(r, p)
+        if rel is None or rel >= UNRELATED or state.difference(r, p) <= DISAGREE:
+            continue
+        following = next(((p2, r2) for _, p2, r2, _ in by_ref[k + 1:]
+                          if state.difference(r2, p2) < float("inf")), None)
+        if following is not None and state.agrees(following[1], following[0]):
+            del state.matched[p]
+            state.notes.append(f"'{r}' and port '{p}' have the same shape at the same place "
+                               "but unrelated values, and the tensors after them agree: "
+                               "not the same tensor, left unaligned")
