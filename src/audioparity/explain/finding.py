@@ -9,12 +9,13 @@ from typing import Any
 
 import numpy as np
 
-#: The ``cause`` vocabulary of SPEC.md, in the order the docs list it, plus the extension
-#: ``dropped`` (a constant port where the reference varies: seed 004's ignored text).
+#: The ``cause`` vocabulary of SPEC.md, in the order the docs list it, plus the extensions
+#: ``dropped`` (a constant port where the reference varies: seed 004's ignored text) and
+#: ``length`` (lengths differ along one axis, the overlap matches: a trim or pad).
 CAUSES = (
     "layout", "rope_variant", "scale", "affine", "shift", "missing_norm", "norm_eps",
     "permutation", "offset", "sign", "reversed", "clipping", "mask", "drift", "activation",
-    "precision", "nonfinite", "weights_not_loaded", "dropped", "unknown",
+    "precision", "nonfinite", "weights_not_loaded", "dropped", "length", "unknown",
 )
 
 

@@ -64,13 +64,33 @@ def concentration(ref: np.ndarray, port: np.ndarray) -> dict | None:
 _SPECTRUM_LEN = 1 << 14
 
 
+def _shape_reason(ref: np.ndarray, port: np.ndarray) -> str:
+    """Why a shape-mismatched pair was not fitted, in a few words."""
+    if ref.ndim != port.ndim:
+        return f"{ref.ndim} vs {port.ndim} axes"
+    axes = [a for a in range(ref.ndim) if ref.shape[a] != port.shape[a]]
+    if len(axes) > 1:
+        return f"{len(axes)} axes differ ({', '.join(map(str, axes))})"
+    n_r, n_p = ref.shape[axes[0]], port.shape[axes[0]]
+    if min(n_r, n_p) < 0.5 * max(n_r, n_p):
+        return f"axis {axes[0]} lengths {n_r} vs {n_p} differ by more than half"
+    if ref.dtype.kind != "f" or port.dtype.kind != "f":
+        return f"axis {axes[0]} lengths differ and the values are {ref.dtype}/{port.dtype}, " \
+               "not float: no overlap fitted"
+    if not (np.any(ref) and np.any(port)):
+        return f"axis {axes[0]} lengths differ and one side is all zero (or non-finite)"
+    return f"axis {axes[0]} lengths {n_r} vs {n_p}: no overlap at the start, end or centre " \
+           "matches and no shift fits"
+
+
 @signature("unknown", same_shape=False)
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding:
     shapes = f"ref {list(ref.shape)} {ref.dtype}, port {list(port.shape)} {port.dtype}"
     if ref.shape != port.shape:
-        return Finding("unknown", 0.05, f"shapes differ and no signature relates them: "
-                       f"{shapes}", {"ref_shape": list(ref.shape),
-                                     "port_shape": list(port.shape)},
+        why = _shape_reason(ref, port)
+        return Finding("unknown", 0.05, f"shapes differ and no signature relates them "
+                       f"({why}): {shapes}", {"ref_shape": list(ref.shape),
+                                              "port_shape": list(port.shape), "reason": why},
                        "check that both dumps hold the same tensor (name mapping, "
                        "batch/time cropping, a missing or extra axis)")
     r, p = paired_sample(ref, port)
