@@ -93,3 +93,10 @@ def test_empty_file_says_empty(tmp_path):
     path.write_bytes(b"")
     with pytest.raises(InputError, match="empty"):
         open_trace(path)
+
+
+@pytest.mark.parametrize("name_length", [1, 7, 600, 617, 1000])
+def test_any_header_length_is_sniffed_as_safetensors(tmp_path, name_length):
+    # a header of 640 bytes starts the file with 0x80 0x02, a pickle's first two bytes
+    path = write_trace(tmp_path / "t.bin2", {"a" * name_length: np.zeros(2, np.float32)})
+    assert sniff_format(path) == "safetensors"

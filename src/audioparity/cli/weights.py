@@ -18,7 +18,7 @@ group = typer.Typer(help="Audit a converted checkpoint against its reference, fi
                     no_args_is_help=True)
 
 _STATUS_STYLE = {"ok": "green", "mismatch": "red", "init": "red", "shape_mismatch": "red",
-                 "missing": "yellow", "unexpected": "yellow"}
+                 "nonfinite": "red", "missing": "yellow", "unexpected": "yellow"}
 
 
 def register(app: typer.Typer) -> None:
@@ -123,8 +123,8 @@ def fix_cmd(
     port: PortArg,
     out: Annotated[Path, typer.Option("--out", help="Corrected copy to write (.safetensors).")],
     layout: Annotated[str, typer.Option(
-        help="'ref': undo every layout change; 'port': make conv layouts consistent with the "
-             "port's majority convention.")] = "ref",
+        help="'ref': undo every layout change; 'port': make conv and 2-D (linear) layouts "
+             "consistent with the port's majority convention.")] = "ref",
     weight_norm: Annotated[str, typer.Option(
         help="ref | fused | weight_g | parametrizations")] = "ref",
     map_rules: MapOpt = None,
@@ -221,6 +221,7 @@ def _per_tensor(ckpt: Path, qtype: str, ref: Path | None, map_rules: str | None,
             rows = quant_table(ck, qtype, min_sqnr, progress=lambda: bar.advance(task))
             mode = f"{qtype} round trip of {ckpt}"
     damaged = [r for r in rows if r.damaged]
+    nonfinite = [r for r in rows if r.nonfinite]
     if json_out != "-":
         table = Table(title=f"{mode} (worst first)")
         for col in ("tensor", "shape", "type", "SQNR dB", "rel err", "flags", "note"):
@@ -230,11 +231,20 @@ def _per_tensor(ckpt: Path, qtype: str, ref: Path | None, map_rules: str | None,
             table.add_row(r.name, str(list(r.shape)), r.qtype, sq, _fmt(r.rel_l2),
                           ", ".join(r.flags), r.note)
         console.print(table)
-        console.print(f"{len(damaged)} of {len(rows)} tensors below {min_sqnr:g} dB SQNR")
+        console.print(f"{len(damaged)} of {len(rows) - len(nonfinite)} tensors below "
+                      f"{min_sqnr:g} dB SQNR")
+        if nonfinite:
+            names = ", ".join(r.name for r in nonfinite[:5]) + (" ..." if len(nonfinite) > 5
+                                                                 else "")
+            console.print(f"[red]problem[/red]: {len(nonfinite)} tensors hold NaN/Inf "
+                          f"weights ({sum(r.nonfinite for r in nonfinite)} values), not "
+                          f"quantized: {names} — the checkpoint is broken before any "
+                          "quantization")
     write_json(json_out, {"mode": "stored" if ref is not None else "roundtrip", "qtype": qtype,
                           "min_sqnr_db": min_sqnr, "damaged": len(damaged),
+                          "nonfinite": len(nonfinite),
                           "tensors": [r.__dict__ for r in rows]})
-    raise typer.Exit(1 if damaged else 0)
+    raise typer.Exit(1 if damaged or nonfinite else 0)
 
 
 def _study(model: str, qtype: str, unit: str, target: float, workers: int, ray: str | None,

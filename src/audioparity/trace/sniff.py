@@ -62,6 +62,9 @@ def sniff_format(path: str | Path) -> str:
 def _from_head(p: Path, head: bytes, size: int) -> str:
     if not head:
         return "empty"
+    # first: a safetensors header length can begin with any byte (0x80 0x02 reads as pickle)
+    if len(head) >= 9 and _looks_like_safetensors(head, size):
+        return "safetensors"
     if head.startswith(b"\x93NUMPY"):
         return "npy"
     if head.startswith(b"GGUF"):
@@ -80,8 +83,6 @@ def _from_head(p: Path, head: bytes, size: int) -> str:
         return "hdf5"
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "pickle"
-    if len(head) >= 9 and _looks_like_safetensors(head, size):
-        return "safetensors"
     if head[:2] == b"\x08\x07" or head[:2] == b"\x08\x08" or head[:2] == b"\x08\x06":
         return "onnx"  # ir_version field of an ONNX ModelProto
     return _text_kind(head)

@@ -31,7 +31,7 @@ EXPECTED_SLACK = 1.5
 #: Coverage below which the two files are probably different models.
 MIN_COVERAGE = 0.5
 
-STATUSES = ("ok", "mismatch", "init", "shape_mismatch", "missing", "unexpected")
+STATUSES = ("ok", "mismatch", "init", "shape_mismatch", "nonfinite", "missing", "unexpected")
 
 
 @dataclass
@@ -56,6 +56,7 @@ class TensorAudit:
     expected_rel: float | None = None
     detail: str = ""
     port_module: str | None = None
+    nonfinite: int = 0
 
 
 @dataclass
@@ -194,6 +195,13 @@ class _Auditor:
             p, lay.perm)
         err = value_error(r, aligned)
         entry.max_abs, entry.rel_l2 = err.max_abs, err.rel_l2
+        entry.nonfinite = err.port_nonfinite
+        if err.port_nonfinite > err.ref_nonfinite:
+            entry.status = "nonfinite"
+            entry.detail = (f"port holds {err.port_nonfinite} NaN/Inf values"
+                            + (f" (reference {err.ref_nonfinite})" if err.ref_nonfinite else
+                               " (reference none)"))
+            return entry
         entry.expected_rel = _tolerance(ref_info.dtype, port_info.dtype, port_info.qtype,
                                         lambda: np.asarray(r, dtype=np.float32))
         if m.how == "weight_norm_fused":
@@ -329,6 +337,48 @@ def _layout_summary(entries: list[TensorAudit]) -> tuple[dict, list[str]]:
     return summary, problems
 
 
+def _is_matrix(e: TensorAudit) -> bool:
+    """A 2-D weight (linear, embedding) whose layout the values decided."""
+    return (e.perm is not None and len(e.perm) == 2 and len(e.ref_shape) == 2
+            and min(e.ref_shape) > 1 and e.status in ("ok", "mismatch")
+            and "by values" not in (e.layout_note or "").replace("resolved by values", ""))
+
+
+def _matrix_layout_summary(entries: list[TensorAudit], summary: dict) -> list[str]:
+    """2-D weights: the file's majority layout (reference or transposed); a minority is a
+    converter that transposed twice or not at all — on square ones only values tell."""
+    mats = [e for e in entries if _is_matrix(e)]
+    kind = {id(e): "transposed" if list(e.perm) == [1, 0] else "reference" for e in mats}
+    counts = Counter(kind.values())
+    summary.update({"matrix_tensors": len(mats), "matrix_reference": counts["reference"],
+                    "matrix_transposed": counts["transposed"], "matrix_convention": None,
+                    "matrix_inconsistent": []})
+    if not mats or counts["reference"] == counts["transposed"]:
+        return []
+    convention = counts.most_common(1)[0][0]
+    summary["matrix_convention"] = convention
+    odd = [e for e in mats if kind[id(e)] != convention]
+    if not odd:
+        return []
+    summary["matrix_inconsistent"] = [e.port[0] for e in odd]
+    majority = ("the reference's [out,in]" if convention == "reference"
+                else "[in,out] (transposed from the reference)")
+    for e in odd:
+        square = " (square: told by values)" if e.ref_shape[0] == e.ref_shape[1] else ""
+        e.layout_note = "; ".join(filter(None, [
+            e.layout_note, f"breaks the file's 2-D convention{square}"]))
+    names = ", ".join(e.port[0] for e in odd[:3]) + (" ..." if len(odd) > 3 else "")
+    squares = sum(e.ref_shape[0] == e.ref_shape[1] for e in odd)
+    return [f"mixed 2-D (linear) layouts: {counts[convention]} weights keep {majority}, "
+            f"{len(odd)} {'is' if len(odd) == 1 else 'are'} "
+            f"{'transposed' if convention == 'reference' else 'in the reference layout'}"
+            + (f" ({squares} square, told apart by values)" if squares else "")
+            + f": {names} — a converter that transposed twice or not at all (the "
+            "kernel_size=1 conv bug class); fix: transpose "
+            + ("it" if len(odd) == 1 else "them")
+            + " to match the rest ('audioparity weights fix --layout port')"]
+
+
 def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
                       progress: Callable[[], None] | None = None) -> AuditReport:
     """Audit ``port`` against ``ref``; see the module docstring.
@@ -380,6 +430,7 @@ def _report(ref: Checkpoint, port: Checkpoint, matching: KeyMatching,
         notes.append(f"{rule.describe()} (explains {rule.count} tensors)")
     layout_summary, layout_problems = _layout_summary(entries)
     problems += layout_problems
+    problems += _matrix_layout_summary(entries, layout_summary)
     if layout_summary["conv_tensors"]:
         notes.append(f"conv weights: {layout_summary['mlx']} in [out,k,in] (MLX), "
                      f"{layout_summary['pytorch']} in [out,in,k] (PyTorch)")
@@ -412,7 +463,8 @@ def _report(ref: Checkpoint, port: Checkpoint, matching: KeyMatching,
         where = ", ".join(f"{m} ({n})" for m, n in modules.most_common())
         problems.append(f"{len(by_status['init'])} tensors at initial values (not loaded?) "
                         f"in port modules: {where}")
-    for status, text in (("mismatch", "values differ beyond what the dtype explains"),
+    for status, text in (("nonfinite", "tensors hold NaN/Inf values the reference does not"),
+                         ("mismatch", "values differ beyond what the dtype explains"),
                          ("shape_mismatch", "element counts differ"),
                          ("missing", "reference tensors with no port counterpart"),
                          ("unexpected", "port tensors with no reference counterpart")):

@@ -3,7 +3,7 @@
 What it changes, tensor by tensor, and logs: names mapped to the reference's (prefix rules,
 map rules, weight-norm spellings), layouts undone (``layout="ref"``) or made consistent with
 the convention most port tensors already use (``layout="port"``, e.g. the one PyTorch-layout
-Conv1d of an otherwise MLX file), packed/split projections laid out as the reference has
+Conv1d of an otherwise MLX file, or the one transposed linear of a file that keeps [out,in]), packed/split projections laid out as the reference has
 them, and weight norm written as the port's loader expects (``weight_norm``: ``ref`` — as the
 reference spells it; ``fused`` — one ``weight``; ``weight_g`` / ``parametrizations`` — g and v
 in that spelling). Dtypes stay the port's (quantized GGUF tensors are written dequantized
@@ -69,14 +69,19 @@ def _aligned(port: Checkpoint, entry: TensorAudit) -> np.ndarray:
 
 
 def _target_perm(entry_perm: list[int] | None, ndim: int, layout: str,
-                 convention: str | None) -> tuple[int, ...] | None:
+                 convention: dict, shape: tuple[int, ...] = ()) -> tuple[int, ...] | None:
+    """``convention``: the port file's majority layouts, ``{"conv": "mlx"|"pytorch"|None,
+    "matrix": "reference"|"transposed"|None}`` (from the audit's layout summary)."""
     identity = tuple(range(ndim))
     if layout == "ref" or entry_perm is None:
         return identity
-    if ndim >= 3 and convention == "mlx":
+    if ndim == 2 and min(shape, default=1) > 1 and convention.get("matrix") is not None:
+        return (1, 0) if convention["matrix"] == "transposed" else identity
+    conv = convention.get("conv")
+    if ndim >= 3 and conv == "mlx":
         return tuple(entry_perm) if tuple(entry_perm) != identity else _MLX_PERM.get(ndim,
                                                                                    identity)
-    if ndim >= 3 and convention == "pytorch":
+    if ndim >= 3 and conv == "pytorch":
         return identity
     return tuple(entry_perm)
 
@@ -108,14 +113,15 @@ def fix_checkpoint(ref: Checkpoint, port: Checkpoint, report: AuditReport, out: 
         raise InputError(out, "refusing to write over an input file (fix never works in place)")
     if out.exists() and not force:
         raise InputError(out, "exists; pass --force to overwrite it")
-    convention = report.layout_summary.get("convention")
+    convention = {"conv": report.layout_summary.get("convention"),
+                  "matrix": report.layout_summary.get("matrix_convention")}
     log = FixLog(str(out))
     wn_modules: dict[str, _WeightNormModule] = {}
     with TraceWriter(out, {"fixed_from": str(port.path), "reference": str(ref.path)}) as writer:
         for entry in report.entries:
             if entry.status == "missing":
                 log.not_fixed.append({"ref": entry.ref, "reason": "no counterpart in the port"})
-            elif entry.status in ("init", "mismatch", "shape_mismatch"):
+            elif entry.status in ("init", "mismatch", "shape_mismatch", "nonfinite"):
                 log.not_fixed.append({"ref": entry.ref, "port": entry.port,
                                       "reason": entry.detail or entry.status})
             if entry.status == "missing":
@@ -149,7 +155,7 @@ def _write(writer: TraceWriter, name: str, arr: np.ndarray, dtype: str | None, l
 
 def _write_plain(writer: TraceWriter, ref: Checkpoint, port: Checkpoint, entry: TensorAudit,
                  layout: str,
-                 convention: str | None, log: FixLog) -> None:
+                 convention: dict, log: FixLog) -> None:
     actions = []
     if entry.how in ("prefix", "map"):
         actions.append(f"renamed {entry.port[0]} -> {entry.ref[0]}")
@@ -163,7 +169,7 @@ def _write_plain(writer: TraceWriter, ref: Checkpoint, port: Checkpoint, entry: 
             size = ref.info(name).shape[0]
             part = whole[start:start + size]
             start += size
-            perm = _target_perm(entry.perm, part.ndim, layout, convention)
+            perm = _target_perm(entry.perm, part.ndim, layout, convention, part.shape)
             _write(writer, name, np.transpose(part, perm), dtype, log, entry.port,
                    [f"split rows {start - size}:{start} of packed {entry.port[0]}"])
         return
@@ -175,7 +181,7 @@ def _write_plain(writer: TraceWriter, ref: Checkpoint, port: Checkpoint, entry: 
             arr = to_ref_layout(arr, tuple(entry.perm))
     else:
         arr = _aligned(port, entry)
-    perm = _target_perm(entry.perm, arr.ndim, layout, convention)
+    perm = _target_perm(entry.perm, arr.ndim, layout, convention, arr.shape)
     act = _layout_action(perm, entry.perm)
     if act:
         actions.append(act)
@@ -217,7 +223,7 @@ def _gather_weight_norm(port: Checkpoint, entry: TensorAudit,
 
 
 def _write_weight_norm(writer: TraceWriter, mod: _WeightNormModule, mode: str, layout: str,
-                       convention: str | None, log: FixLog) -> None:
+                       convention: dict, log: FixLog) -> None:
     want = mod.ref_spelling if mode == "ref" else mode
     actions = list(mod.actions)
     if want == "fused":
@@ -233,7 +239,7 @@ def _write_weight_norm(writer: TraceWriter, mod: _WeightNormModule, mode: str, l
             actions.append("unfused into g = ‖w‖ per output channel, v = w")
         outputs = {wn.spell(mod.module, "g", want): mod.g, wn.spell(mod.module, "v", want): mod.v}
     for name, arr in outputs.items():
-        perm = _target_perm(mod.perm, arr.ndim, layout, convention)
+        perm = _target_perm(mod.perm, arr.ndim, layout, convention, arr.shape)
         act = _layout_action(perm, mod.perm) if arr.ndim >= 3 and name.endswith(
             ("v", "weight", "original1")) else None
         _write(writer, name, np.transpose(arr, perm), mod.dtype, log, mod.sources,

@@ -162,10 +162,13 @@ class TensorError:
     rel_l2: float
     ref_rms: float
     port_rms: float
+    ref_nonfinite: int = 0
+    port_nonfinite: int = 0
 
 
 def value_error(ref: np.ndarray, port: np.ndarray) -> TensorError:
-    """Max abs and relative L2 error over the whole tensor, chunked along axis 0.
+    """Max abs and relative L2 error over the whole tensor, chunked along axis 0, and the
+    NaN/Inf count of each side.
 
     Both arrays have the reference's shape; memory holds one chunk of each at a time.
     """
@@ -173,12 +176,15 @@ def value_error(ref: np.ndarray, port: np.ndarray) -> TensorError:
         raise ValueError(f"shapes differ: {ref.shape} vs {port.shape}")
     max_abs = 0.0
     sq_err = sq_ref = sq_port = 0.0
+    bad_ref = bad_port = 0
     rows = ref.shape[0] if ref.ndim else 1
     per_row = max(1, ref.size // max(rows, 1))
     step = max(1, CHUNK_ELEMS // per_row)
     for start in range(0, rows, step):
         r = np.asarray(ref[start:start + step] if ref.ndim else ref, dtype=np.float64)
         p = np.asarray(port[start:start + step] if port.ndim else port, dtype=np.float64)
+        bad_ref += int(r.size - np.count_nonzero(np.isfinite(r)))
+        bad_port += int(p.size - np.count_nonzero(np.isfinite(p)))
         d = p - r
         if d.size:
             max_abs = max(max_abs, float(np.max(np.abs(d))))
@@ -189,4 +195,5 @@ def value_error(ref: np.ndarray, port: np.ndarray) -> TensorError:
     rel = np.sqrt(sq_err / sq_ref) if sq_ref > 0 else np.sqrt(sq_err)
     if not np.isfinite(sq_err):
         max_abs, rel = float("inf"), float("inf")
-    return TensorError(max_abs, float(rel), float(np.sqrt(sq_ref / n)), float(np.sqrt(sq_port / n)))
+    return TensorError(max_abs, float(rel), float(np.sqrt(sq_ref / n)),
+                       float(np.sqrt(sq_port / n)), bad_ref, bad_port)

@@ -56,13 +56,16 @@ def roundtrip(x: np.ndarray, qtype: str) -> tuple[np.ndarray, str]:
     t = _qtype(qtype)
     block = GGML_QUANT_SIZES[t][0]
     a = np.ascontiguousarray(x, dtype=np.float32)
-    if a.ndim and a.shape[-1] % block == 0:
-        return quants.dequantize(quants.quantize(a.reshape(-1, a.shape[-1]), t), t).reshape(
-            a.shape), ""
-    flat = a.reshape(-1)
-    pad = -flat.size % block
-    rows = np.concatenate([flat, np.zeros(pad, np.float32)]).reshape(-1, block)
-    out = quants.dequantize(quants.quantize(rows, t), t).reshape(-1)[: flat.size]
+    # gguf's NumPy quantizers warn on stderr for NaN/Inf blocks; callers report those
+    # tensors themselves (:func:`nonfinite_count`), so the warnings are only noise
+    with np.errstate(all="ignore"):
+        if a.ndim and a.shape[-1] % block == 0:
+            return quants.dequantize(quants.quantize(a.reshape(-1, a.shape[-1]), t),
+                                     t).reshape(a.shape), ""
+        flat = a.reshape(-1)
+        pad = -flat.size % block
+        rows = np.concatenate([flat, np.zeros(pad, np.float32)]).reshape(-1, block)
+        out = quants.dequantize(quants.quantize(rows, t), t).reshape(-1)[: flat.size]
     note = (f"last axis {a.shape[-1] if a.ndim else 1} not a multiple of {block}: "
             "blocks span rows")
     return out.reshape(a.shape), note
@@ -102,7 +105,8 @@ class TensorQuant:
     """Quantization error of one tensor.
 
     ``flags`` name why it is fragile (``embedding``, ``1-D``, ``small conv``) and
-    ``damaged`` says its SQNR is below the threshold asked for.
+    ``damaged`` says its SQNR is below the threshold asked for. ``nonfinite`` counts NaN/Inf
+    values: such a tensor is not quantized (its SQNR is NaN) and is a problem of its own.
     """
 
     name: str
@@ -114,6 +118,7 @@ class TensorQuant:
     note: str = ""
     flags: list[str] = field(default_factory=list)
     damaged: bool = False
+    nonfinite: int = 0
 
 
 def fragility_flags(name: str, shape: tuple[int, ...]) -> list[str]:
@@ -128,9 +133,35 @@ def fragility_flags(name: str, shape: tuple[int, ...]) -> list[str]:
     return flags
 
 
+def nonfinite_count(x: np.ndarray) -> tuple[int, int]:
+    """``(NaN count, ±Inf count)`` of an array."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "fc":
+        return 0, 0
+    nan = int(np.count_nonzero(np.isnan(a)))
+    return nan, int(a.size - nan - np.count_nonzero(np.isfinite(a)))
+
+
+def nonfinite_row(name: str, shape: tuple[int, ...], qtype: str, counts: tuple[int, int],
+                  where: str = "") -> TensorQuant:
+    """The row of a tensor holding NaN/Inf: not quantized, reported as such."""
+    nan, inf = counts
+    return TensorQuant(name, tuple(shape), qtype, float("nan"), float("nan"), float("nan"),
+                       f"{where}{nan} NaN, {inf} Inf: not quantized",
+                       [*fragility_flags(name, tuple(shape)), "nonfinite"], False, nan + inf)
+
+
+def _worst_first(rows: list[TensorQuant]) -> list[TensorQuant]:
+    return sorted(rows, key=lambda r: (0, 0.0) if r.nonfinite else (1, r.sqnr_db))
+
+
 def tensor_quant(name: str, ref: np.ndarray, test: np.ndarray, qtype: str, note: str = "",
                  min_sqnr_db: float = 30.0) -> TensorQuant:
     """Error of ``test`` (a dequantized tensor) against ``ref``."""
+    for where, arr in (("", ref), ("dequantized: ", test)):
+        counts = nonfinite_count(arr)
+        if sum(counts):
+            return nonfinite_row(name, np.shape(ref), qtype, counts, where)
     r = np.asarray(ref, dtype=np.float64)
     t = np.asarray(test, dtype=np.float64).reshape(r.shape)
     denom = float(np.linalg.norm(r))
@@ -157,11 +188,15 @@ def quant_table(ckpt, qtype: str, min_sqnr_db: float = 30.0, progress=None) -> l
     for info in ckpt.infos():
         if info.is_float and info.numel:
             x = np.asarray(ckpt.read(info.name), dtype=np.float32)
-            deq, note = roundtrip(x, qtype)
-            rows.append(tensor_quant(info.name, x, deq, qtype, note, min_sqnr_db))
+            counts = nonfinite_count(x)
+            if sum(counts):
+                rows.append(nonfinite_row(info.name, x.shape, qtype, counts))
+            else:
+                deq, note = roundtrip(x, qtype)
+                rows.append(tensor_quant(info.name, x, deq, qtype, note, min_sqnr_db))
         if progress is not None:
             progress()
-    return sorted(rows, key=lambda r: r.sqnr_db)
+    return _worst_first(rows)
 
 
 def stored_quant_table(quantized, ref, matching, min_sqnr_db: float = 30.0,
@@ -185,4 +220,4 @@ def stored_quant_table(quantized, ref, matching, min_sqnr_db: float = 30.0,
                 rows.append(tensor_quant(m.ref[0], r, q, info.qtype, "", min_sqnr_db))
         if progress is not None:
             progress()
-    return sorted(rows, key=lambda r: r.sqnr_db)
+    return _worst_first(rows)
