@@ -4,7 +4,12 @@ leaves — noise-like, proportional to the values, small. Not a bug in itself.
 Seed 001: the talker ran in bf16 on CUDA and f32 on CPU; per-component max diffs of 1e-5 to
 4e-5 in f32 and ~1e-2 relative in bf16. Seed 003: Q8_0 quantization damage per layer (with
 ``ctx.port_qtype`` set, the bound is that block format's).
-Fires with low confidence so that any real cause outranks it.
+Fires with low confidence so that any real cause outranks it, and only when something
+supports the claim: a stored dtype below float32 on either side (``ctx.ref_dtype`` /
+``ctx.port_dtype``), a GGUF ``ctx.port_qtype``, or one side's values all on the bfloat16 grid
+(a bf16 result written as float32). Between two plain float32 tensors a small noise-like
+difference is left to the other signatures or ``unknown``: calling it rounding would hide
+an accumulation, an approximation or a real bug.
 
 Example
 -------
@@ -47,6 +52,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         return None  # concentrated in a few elements: not rounding
     declared = {ctx.ref_dtype, ctx.port_dtype} - {"float32", "float64"}
     grid = on_bf16_grid(p) != on_bf16_grid(r)
+    if not (declared or grid or ctx.port_qtype):
+        return None  # two float32/float64 tensors: nothing says either side was rounded
     if ctx.port_qtype:
         bound = _QTYPE_BOUNDS.get(ctx.port_qtype, 0.25)
         consistent = ctx.port_qtype if err <= bound else None
