@@ -5,7 +5,9 @@ from __future__ import annotations
 import abc
 import re
 import struct
+import tokenize
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +16,9 @@ from typing import Any, Self
 import numpy as np
 
 #: what parsers (numpy, zipfile, gguf, torch) raise on damaged bytes: each is bad input
-DAMAGED = (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError,
-           EOFError, OSError, RuntimeError, NotImplementedError, RecursionError, MemoryError,
-           SyntaxError, struct.error, zipfile.BadZipFile)
+DAMAGED = (ValueError, TypeError, LookupError, AttributeError, ArithmeticError, EOFError,
+           OSError, RuntimeError, MemoryError, SyntaxError, struct.error, zipfile.BadZipFile,
+           zlib.error, tokenize.TokenError)
 
 #: dtype names used throughout audioparity (NumPy's, plus ``bfloat16`` which NumPy lacks).
 FLOAT_DTYPES = ("float64", "float32", "float16", "bfloat16", "float8_e4m3fn", "float8_e5m2")
