@@ -81,3 +81,13 @@ def test_png_over_a_file_in_place_of_a_folder_exits_2(cli, pair, tmp_path):
                        "--no-quality")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "cannot write" in err
     assert blocker.read_text() == "not a folder"
+
+
+def test_a_trace_passed_as_audio_is_named(cli, pair, tmp_path):
+    ref, _, _ = pair
+    trace = tmp_path / "port.wav"
+    np.save(tmp_path / "x.npy", np.zeros(4, np.float32))
+    trace.write_bytes((tmp_path / "x.npy").read_bytes())
+    code, _, err = cli("audio", "compare", ref, trace, "--no-quality")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "this is a NumPy .npy file" in err and str(trace) in err

@@ -73,7 +73,20 @@ def _open(path: Path) -> sf.SoundFile:
         return sf.SoundFile(str(path))
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         detail = str(exc).split(":")[-1].strip() or "unrecognised format"
-        raise InputError(path, f"not readable as audio (WAV/FLAC/OGG): {detail}") from None
+        real = _what_it_is(path)
+        raise InputError(path, "not readable as audio (WAV/FLAC/OGG): "
+                               + (f"this is {real}" if real else detail)) from None
+
+
+def _what_it_is(path: Path) -> str | None:
+    """Words for a file that is not audio but something audioparity knows (a trace …)."""
+    from ..trace.sniff import describe, sniff_format
+
+    try:
+        kind = sniff_format(path)
+    except OSError:
+        return None
+    return None if kind in ("wav", "flac", "ogg", "mp3", "unknown", "empty") else describe(kind)
 
 
 def load_audio(path: str | Path, max_analysed_s: float = MAX_ANALYSED_S,
