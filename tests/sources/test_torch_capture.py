@@ -201,3 +201,19 @@ def test_include_exclude_limits_and_dtype(qwen3, ids, tmp_path):
     trace = open_trace(tmp_path / "l.safetensors")
     assert len(trace) == 5 and trace.meta["truncated"] is True
     assert {trace.info(n).dtype for n in trace.names if trace.info(n).is_float} == {"bfloat16"}
+
+
+def test_in_memory_tensors_survive_later_in_place_ops(tmp_path):
+    # ReLU(inplace=True) overwrites the Linear's output: the recorded Linear output must not
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(inplace=True))
+    x = torch.randn(3, 4)
+    expected = model[0](x).detach().numpy()
+    assert (expected < 0).any()
+    with torch.no_grad(), capture(model, None) as rec:
+        model(x)
+    np.testing.assert_allclose(rec.tensors["0"], expected, rtol=1e-6, atol=1e-6)
+    with torch.no_grad(), capture(model, tmp_path / "t.safetensors"):
+        model(x)
+    with open_trace(tmp_path / "t.safetensors") as trace:
+        np.testing.assert_allclose(trace.read("0"), expected, rtol=1e-6, atol=1e-6)

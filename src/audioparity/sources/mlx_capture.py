@@ -33,10 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from ..trace import TraceWriter
 from .naming import ROOT_NAME, NameFilter
 from .patched_functions import patch_functions
-from .recorder import Recorder
+from .recorder import Recorder, open_sink
 from .signature import SlotCache
 
 
@@ -135,10 +134,7 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
 
     if not isinstance(model, nn.Module):
         raise TypeError(f"expected an mlx.nn.Module, got {type(model).__name__}")
-    writer = None
-    if path is not None:
-        writer = TraceWriter(path, {"source": "mlx", "model": type(model).__name__,
-                                    **(meta or {})})
+    writer = open_sink(path, {"source": "mlx", "model": type(model).__name__, **(meta or {})})
     rec = MLXRecorder(writer, dtype, NameFilter(include, exclude), max_tensors, max_bytes)
     paths = module_paths(model)
     slot_cache = SlotCache()

@@ -13,6 +13,7 @@ import contextlib
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,11 @@ import numpy as np
 from ..trace import TraceWriter
 from .naming import NameFilter, input_name, output_name, repeat_name, step_prefix
 from .signature import InputSlots, call_order_indices
+
+
+def open_sink(path: str | Path | None, meta: dict[str, Any]) -> TraceWriter | None:
+    """Where a capture writes: a trace file at ``path``, or None to keep tensors in memory."""
+    return None if path is None else TraceWriter(path, meta)
 
 
 @dataclass
@@ -131,7 +137,9 @@ class Recorder:
             self.writer.add(name, arr, dtype=store_as)
         else:
             keep = store_as if store_as not in (None, "bfloat16") else arr.dtype
-            self.tensors[name] = arr.astype(keep, copy=False)
+            # a copy unless the array is already ours: the runtime may later change the
+            # memory in place (ReLU(inplace=True) on this output, a KV cache)
+            self.tensors[name] = arr.astype(keep, copy=not arr.flags.owndata)
         self.names.append(name)
         self.bytes_recorded += nbytes
 

@@ -23,10 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from ..trace import TraceWriter
 from .naming import ROOT_NAME, NameFilter
 from .patched_functions import patch_functions
-from .recorder import Recorder
+from .recorder import Recorder, open_sink
 from .signature import InputSlots, SlotCache
 
 
@@ -91,10 +90,7 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
     """
     import torch
 
-    writer = None
-    if path is not None:
-        writer = TraceWriter(path, {"source": "torch", "model": type(model).__name__,
-                                    **(meta or {})})
+    writer = open_sink(path, {"source": "torch", "model": type(model).__name__, **(meta or {})})
     rec = TorchRecorder(writer, dtype, NameFilter(include, exclude), max_tensors, max_bytes)
     names = {m: (n or ROOT_NAME) for n, m in model.named_modules()}
     handles: list[Any] = []
