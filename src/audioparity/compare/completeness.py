@@ -12,6 +12,7 @@ has may agree, yet it never produced an output. Two signs, either enough:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,8 +49,14 @@ def final_outputs(ref_names: list[str]) -> list[str]:
     return [n for n in outputs if split_name(n)[:2] == (step, path)]
 
 
-def check(ref_names: list[str], alignment: Alignment, port_meta: dict) -> Incomplete | None:
-    """An :class:`Incomplete` when the port's trace ends before the reference's, else None."""
+def check(ref_names: list[str], alignment: Alignment, port_meta: dict,
+          reached: Callable[[str], bool] | None = None) -> Incomplete | None:
+    """An :class:`Incomplete` when the port's trace ends before the reference's, else None.
+
+    ``reached(final_name)`` may say a final output is present under another pairing (the
+    reference records the same logits as ``lm_head`` and as the root ``output``; a port
+    records them once): the captures' duplicates must not read as a missing output.
+    """
     paired = {p.ref for p in alignment.pairs}
     last = alignment.pairs[-1].ref if alignment.pairs else None
     following = len(ref_names) - 1 - ref_names.index(last) if last else len(ref_names)
@@ -60,7 +67,8 @@ def check(ref_names: list[str], alignment: Alignment, port_meta: dict) -> Incomp
                                                       if error else "")
         return Incomplete(reason, last, following, str(error) if error else None)
     finals = final_outputs(ref_names)
-    if finals and not any(n in paired for n in finals):
+    if finals and not any(n in paired for n in finals) and not (
+            reached is not None and any(reached(n) for n in finals)):
         names = ", ".join(finals[:3]) + (" …" if len(finals) > 3 else "")
         return Incomplete(f"the reference's final output ({names}) has no counterpart in the "
                           "port trace: the port stopped early, crashed or was cut short",

@@ -27,6 +27,8 @@ from .result import CompareResult, FirstDivergence, PairResult
 from .tolerance import Tol, default_tolerance
 
 ExplainMode = Literal["none", "first", "all"] | bool
+#: last pairs searched for a port tensor holding a reference's final output values
+REACHED_TAIL = 4
 
 
 def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
@@ -83,7 +85,9 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     first = _first_divergence(entries)
     result = CompareResult(str(ref_t.path), str(port_t.path), entries, first,
                            alignment.unmatched_ref, alignment.unmatched_port)
-    result.incomplete = completeness.check(ref_t.names, alignment, _meta(port_t))
+    result.incomplete = completeness.check(ref_t.names, alignment, _meta(port_t),
+                                           _reached_by_value(ref_t, port_t, alignment,
+                                                             fingerprints, strict_layout))
     result.conventions = readings.summary()
     result.notes = alignment.notes + readings.notes
     if _meta(port_t).get("truncated"):
@@ -91,6 +95,28 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     if mode != "none" and first is not None:
         _explain(result, ref_t, port_t, alignment, readings, mode)
     return result
+
+
+def _reached_by_value(ref_t: Trace, port_t: Trace, alignment: Alignment,
+                      fingerprints: Fingerprints, strict: bool):
+    """``reached(ref_name)``: a port tensor paired near the end holds the same values."""
+    from .conventions import candidates, identity
+    from .fingerprint import AGREE
+
+    tail = alignment.pairs[-REACHED_TAIL:]
+
+    def reached(name: str) -> bool:
+        ri = ref_t.info(name)
+        for pair in tail:
+            pi = port_t.info(pair.port)
+            readings = [identity(pi.shape)] if pi.shape == ri.shape else []
+            if not strict:
+                readings += candidates(ri.shape, pi.shape)
+            if any(fingerprints.difference(name, pair.port, t) <= AGREE for t in readings):
+                return True
+        return False
+
+    return reached
 
 
 def _meta(trace: Trace) -> dict[str, Any]:

@@ -13,19 +13,21 @@ Every guess is then checked by value fingerprints:
   pairs gate with up) — ``order+value``;
 - a guess whose values agree is marked ``order+value``; one that could not be checked
   stays ``order``;
-- a guess whose values are unrelated (no correlation) while the next pair agrees again is
-  dropped: a real bug propagates, a wrong pairing (an ``Identity`` against a codebook
-  lookup) does not. Those tensors are reported as not aligned, never as a divergence.
+- a guess whose values disagree while the next checked pair agrees again is dropped (unless
+  the two are strongly correlated: a scale or sign bug on the same tensor): a real bug
+  propagates, a wrong pairing (an ``Identity`` against a codebook lookup) does not. Those
+  tensors are reported as not aligned, with a note, never as a divergence.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 
 import numpy as np
 
 from ...trace import TensorInfo
-from ..fingerprint import AGREE, DISAGREE
+from ..fingerprint import AGREE
 from ..mapping import split_name
 from ..state import AlignState, is_input
 from . import matcher
@@ -34,14 +36,25 @@ from . import matcher
 MAX_DP_CELLS = 40_000_000
 #: compatible cells above which a segment's value repair is skipped (cost)
 MAX_VALUE_CELLS = 20_000
-#: |correlation| below which a guessed pair's values are unrelated
-UNRELATED = 0.3
+#: pairs on each side that bound where a leftover tensor's counterpart may sit
+NEARBY = 2
+#: |correlation| at or above which a disagreeing guess is the same tensor with a bug
+RELATED = 0.9
 
 
 @matcher(50, "order")
 def match(state: AlignState) -> None:
     if not state.by_order:
         return
+    _pass(state, repair=True)
+    _pair_nearby(state)
+    _pass(state, repair=False)  # what is left, between the pairs now made
+    _pair_nearby(state)
+    _drop_unpropagated(state)
+
+
+def _pass(state: AlignState, repair: bool) -> None:
+    """LCS in every segment between monotonic anchors (the pairs made so far)."""
     ref_pos, port_pos = state.ref_pos, state.port_pos
     anchors = sorted((ref_pos[r], port_pos[p]) for p, (r, _) in state.matched.items())
     mono, last_j = [], -1
@@ -58,11 +71,15 @@ def match(state: AlignState) -> None:
         if not seg_ref or not seg_port:
             continue
         if len(seg_ref) * len(seg_port) > MAX_DP_CELLS:
-            state.skipped_segments += 1
+            state.skipped_segments += repair
             continue
         guesses = {seg_port[b].name: seg_ref[a].name for a, b in _lcs(state, seg_ref, seg_port)}
-        _check_by_value(state, seg_ref, seg_port, guesses)
-    _drop_unrelated(state)
+        if repair:
+            _check_by_value(state, seg_ref, seg_port, guesses)
+            continue
+        for p, r in guesses.items():
+            if not state.types_conflict(r, p):
+                state.matched[p] = (r, "order+value" if state.agrees(r, p) else "order")
 
 
 def _leaf(name: str) -> str:
@@ -114,11 +131,11 @@ def _lcs(state: AlignState, a: list[TensorInfo], b: list[TensorInfo]) -> list[tu
     i, j = n, m
     while i > 0 and j > 0:
         w = int(weights[i - 1, j - 1])
-        if w > 0 and table[i, j] == table[i - 1, j - 1] + w:
+        if table[i - 1, j] == table[i, j]:
+            i -= 1  # ties go to the earlier reference tensor: the producer, not a copy
+        elif w > 0 and table[i, j] == table[i - 1, j - 1] + w:
             pairs.append((i - 1, j - 1))
             i, j = i - 1, j - 1
-        elif table[i - 1, j] >= table[i, j - 1]:
-            i -= 1
         else:
             j -= 1
     return pairs[::-1]
@@ -149,8 +166,7 @@ def _check_by_value(state: AlignState, seg_ref: list[TensorInfo], seg_port: list
         best, best_d = None, AGREE
         for p in seg_port:
             if p.name in used or not state.compatible(r, p) or \
-                    state.types_conflict(r.name, p.name) or \
-                    (is_input(r.name) and not is_input(p.name)):
+                    state.types_conflict(r.name, p.name):
                 continue
             d = state.difference(r.name, p.name)
             if d <= best_d:
@@ -160,31 +176,68 @@ def _check_by_value(state: AlignState, seg_ref: list[TensorInfo], seg_port: list
             used.add(best)
     for r, p in agreeing.items():
         state.matched[p] = (r, "order+value")
-    for p, r in guesses.items():
-        if r in agreeing or p in used:
-            continue
-        if state.types_conflict(r, p):
-            state.notes.append(f"'{r}' and port '{p}' sit at the same place with the same "
-                               "shape but are different kinds of module: not paired")
-            continue
-        state.matched[p] = (r, "order")
+    # guesses whose values disagree are left to _pair_nearby (closest values) and the
+    # second order pass: an order guess must not win over a candidate that fits better
 
 
-def _drop_unrelated(state: AlignState) -> None:
-    """Unpair order guesses whose values are unrelated while the next pair agrees again."""
+def _pair_nearby(state: AlignState) -> None:
+    """Pair a reference tensor still free with a free port tensor computed near it.
+
+    "Near" is between the port tensors of the two pairs before and the two after it in
+    reference order, so a pair that execution order swaps (``ffn_up`` before ``ffn_gate``)
+    is found even when its values disagree (a bug in it). The closest values claim first.
+    """
+    if state.fingerprints is None:
+        return
+    by_ref = sorted((state.ref_pos[r], state.port_pos[p]) for p, (r, _) in state.matched.items())
+    ref_idx = [i for i, _ in by_ref]
+    free_port = {i.name for i in state.free_port()}
+    options = []
+    for info in state.free_ref():
+        k = bisect.bisect_left(ref_idx, state.ref_pos[info.name])
+        around = [j for _, j in by_ref[max(k - NEARBY, 0):k + NEARBY]]
+        if len(around) < 2:
+            continue
+        for j in range(min(around) + 1, max(around)):
+            cand = state.port[j]
+            if cand.name not in free_port or not state.compatible(info, cand) or \
+                    state.types_conflict(info.name, cand.name):
+                continue
+            d = state.difference(info.name, cand.name)
+            if d < float("inf"):
+                options.append((d, state.ref_pos[info.name], j, info.name, cand.name))
+    taken: set[str] = set()
+    for d, _, _, ref, port in sorted(options):  # closest values first, then earliest
+        if ref in taken or port not in free_port:
+            continue
+        state.matched[port] = (ref, "order+value" if d <= AGREE else "order")
+        taken.add(ref)
+        free_port.discard(port)
+
+
+def _drop_unpropagated(state: AlignState) -> None:
+    """Unpair disagreeing order guesses whose error does not propagate.
+
+    A guess (method ``order``: values not agreeing) is dropped when the next pair that is not
+    itself such a guess agrees, unless the two are strongly correlated (a scale, sign or
+    precision bug on the same tensor).
+    """
     if state.fingerprints is None:
         return
     by_ref = sorted(((state.ref_pos[r], p, r, m) for p, (r, m) in state.matched.items()))
-    for k, (_, p, r, method) in enumerate(by_ref):
-        if method != "order":
+    run: list[tuple[str, str]] = []
+    for _, p, r, method in by_ref:
+        if method == "order" and state.difference(r, p) > AGREE:
+            run.append((p, r))
             continue
-        rel = state.relatedness(r, p)
-        if rel is None or rel >= UNRELATED or state.difference(r, p) <= DISAGREE:
-            continue
-        following = next(((p2, r2) for _, p2, r2, _ in by_ref[k + 1:]
-                          if state.difference(r2, p2) < float("inf")), None)
-        if following is not None and state.agrees(following[1], following[0]):
-            del state.matched[p]
-            state.notes.append(f"'{r}' and port '{p}' have the same shape at the same place "
-                               "but unrelated values, and the tensors after them agree: "
-                               "not the same tensor, left unaligned")
+        if run and state.difference(r, p) <= AGREE:
+            for p_bad, r_bad in run:
+                rel = state.relatedness(r_bad, p_bad)
+                if rel is not None and rel >= RELATED:
+                    continue
+                del state.matched[p_bad]
+                state.notes.append(
+                    f"'{r_bad}' and port '{p_bad}' sit at the same place with compatible "
+                    "shapes but their values differ and the tensors after them agree: not "
+                    "the same tensor, left unaligned")
+        run = []
