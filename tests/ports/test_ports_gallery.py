@@ -194,4 +194,4 @@ def test_mlx_audio_mimi_gelu_is_tanh_where_the_reference_is_erf(tmp_path):
         port = port_mimi.port(ref, tmp_path / str(gelu), gelu=gelu)
         port_codes = port.encode(mx.array(x.numpy()))
         assert np.array_equal(np.array(port_codes), codes.numpy())
-        assert _close(audio, np.array(port.decode(port_codes))) is matches
+        assert bool(_close(audio, np.array(port.decode(port_codes)))) is matches
