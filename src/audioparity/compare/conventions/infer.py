@@ -1,9 +1,10 @@
 """Which conventions a port uses, decided from its own tensors' values, and the reading of
 each pair.
 
-A convention is the port's when it is what makes the values agree on at least
-:data:`MIN_SUPPORT` pairs whose shapes differ (or square pairs the values decide) and on more
-of them than contradict it. Then every pair is read through it where the shapes call for it,
+A convention is the port's when it explains at least :data:`MIN_SUPPORT` pairs — by making
+their values agree (shapes that differ, or square pairs the values decide), or as the only
+reading their differing shapes allow (their values disagree under every reading: a bug
+upstream) — with at least one value-verified, and more than contradict it. Then every pair is read through it where the shapes call for it,
 except a pair whose values contradict it (another reading agrees, this one does not): that
 pair is compared as stored, with a note. A reading that fits only a few tensors is not
 applied silently either: those pairs stay shape mismatches, with a note naming the fit.
@@ -52,7 +53,8 @@ def infer(pairs: list[tuple[str, str]], ref: dict[str, TensorInfo], port: dict[s
     """Readings for ``pairs`` (reference name, port name); see the module docstring."""
     out = Readings()
     options: dict[str, list[tuple[Transform, float]]] = {}
-    support: Counter = Counter()
+    support: Counter = Counter()  # pairs a reading explains (by values, or alone by shape)
+    verified: Counter = Counter()  # of those, pairs whose values agree under it
     against: Counter = Counter()
     for r, p in pairs:
         ri, pi = ref[r], port[p]
@@ -69,10 +71,15 @@ def infer(pairs: list[tuple[str, str]], ref: dict[str, TensorInfo], port: dict[s
         best, best_d = min(scored, key=lambda s: s[1])
         if best_d <= AGREE and not best.is_identity:
             support.update(best.labels)
+            verified.update(best.labels)
+        elif best_d > AGREE and ri.shape != pi.shape and len(cands) == 1:
+            support.update(cands[0].labels)  # only this reading fits the shapes (values
+            # differ under every reading: a bug downstream of it)
         for t, d in scored:
             if not t.is_identity and d > DISAGREE and best_d <= AGREE and t is not best:
                 against.update(set(t.labels) - set(best.labels))
-    out.adopted = [lab for lab, n in support.items() if n >= MIN_SUPPORT and n > against[lab]]
+    out.adopted = [lab for lab, n in support.items()
+                   if n >= MIN_SUPPORT and verified[lab] >= 1 and n > against[lab]]
     for r, p in pairs:
         out.by_ref[r] = _reading(r, p, ref[r], port[p], options.get(r, []), out)
     return out
@@ -96,8 +103,12 @@ def _reading(r: str, p: str, ri: TensorInfo, pi: TensorInfo,
             out.notes.append(f"'{r}': the port's {t.name} reading contradicts its values "
                              f"(they agree {what}): compared {'as stored' if same else 'unconverted'}")
             return plain
-        if same and not (d <= AGREE < ident_d):
-            return plain  # square tensor: values do not call for the convention
+        if same and ident_d <= AGREE and not d <= AGREE:
+            out.notes.append(f"'{r}' is stored as the reference stores it, unlike the port's "
+                             f"other tensors ({t.name}): compared as stored")
+            return plain
+        if same and ident_d <= AGREE:
+            return plain  # both readings agree (a symmetric tensor): nothing to convert
         out.applied[t.name] += 1
         return t
     fits = [(t, d) for t, d in others if d <= AGREE]

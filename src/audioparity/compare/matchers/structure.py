@@ -27,20 +27,23 @@ _MLX_LAYERS = re.compile(r"(^|\.)layers\.(\d+)(?=\.|$)")
 
 @matcher(30, "structure")
 def match(state: AlignState) -> None:
-    _mlx_sequential(state)
-    _renumbered_children(state)
+    alias = _sequential_alias(state)
+    mappings = _renumbered_children(state, alias)
+    _pair(state, alias, mappings)
 
 
-def _mlx_sequential(state: AlignState) -> None:
-    free_ref = {i.name for i in state.free_ref()}
-    for info in state.free_port():
+def _sequential_alias(state: AlignState) -> dict[str, str]:
+    """port name -> its name with MLX ``Sequential`` ``.layers.N`` read as ``.N``, where the
+    reference has that parent."""
+    ref_paths = {split_name(i.name)[1] for i in state.ref}
+    ref_parents = {p.rsplit(".", 1)[0] for p in ref_paths if "." in p} | ref_paths
+    alias = {}
+    for info in state.port:
         step, path, suffix = split_name(info.name)
-        cand = step + _MLX_LAYERS.sub(r"\1\2", path) + suffix
-        if cand != info.name and cand in free_ref and \
-                state.compatible(state.ref_info[cand], info) and \
-                not state.types_conflict(cand, info.name):
-            state.matched[info.name] = (cand, "structure")
-            free_ref.discard(cand)
+        new = _MLX_LAYERS.sub(r"\1\2", path)
+        if new != path and (new in ref_paths or new.rsplit(".", 1)[0] in ref_parents):
+            alias[info.name] = step + new + suffix
+    return alias
 
 
 def _children(paths: set[str]) -> dict[str, set[int]]:
@@ -54,37 +57,37 @@ def _children(paths: set[str]) -> dict[str, set[int]]:
     return out
 
 
-def _representative(names: dict[str, str], parent: str, child: int) -> str | None:
-    """The trace name of the child's output (first step), if recorded."""
-    return names.get(f"{parent}.{child}")
+def _outputs(names: list[str]) -> dict[str, str]:
+    """module path -> its first recorded output name."""
+    out: dict[str, str] = {}
+    for name in names:
+        _, path, suffix = split_name(name)
+        if not suffix:
+            out.setdefault(path, name)
+    return out
 
 
-def _renumbered_children(state: AlignState) -> None:
-    ref_paths = {split_name(i.name)[1] for i in state.ref}
-    port_paths = {split_name(i.name)[1] for i in state.port}
-    ref_out = {}
-    for i in state.ref:
-        _step, path, suffix = split_name(i.name)
-        if not suffix:
-            ref_out.setdefault(path, i.name)
-    port_out = {}
-    for i in state.port:
-        _step, path, suffix = split_name(i.name)
-        if not suffix:
-            port_out.setdefault(path, i.name)
-    ref_kids, port_kids = _children(ref_paths), _children(port_paths)
+def _renumbered_children(state: AlignState, alias: dict[str, str]) -> dict[str, dict[int, int]]:
+    """parent path -> {port child index: reference child index} where they differ."""
+    port_names = [alias.get(i.name, i.name) for i in state.port]
+    back = {alias.get(i.name, i.name): i.name for i in state.port}
+    ref_out, port_out = _outputs([i.name for i in state.ref]), _outputs(port_names)
+    ref_kids = _children({split_name(i.name)[1] for i in state.ref})
+    port_kids = _children({split_name(n)[1] for n in port_names})
+    out = {}
     for parent in sorted(set(ref_kids) & set(port_kids), key=lambda p: p.count(".")):
         rk, pk = sorted(ref_kids[parent]), sorted(port_kids[parent])
-        conflict = any(module_kind(state.ref_modules.get(f"{parent}.{c}")) not in (
-            None, module_kind(state.port_modules.get(f"{parent}.{c}")))
-            and module_kind(state.port_modules.get(f"{parent}.{c}")) is not None
-            for c in set(rk) & set(pk))
+        kinds = [(module_kind(state.ref_modules.get(f"{parent}.{c}")),
+                  module_kind(state.port_modules.get(f"{parent}.{c}"))) for c in set(rk) & set(pk)]
+        conflict = any(a is not None and b is not None and a != b for a, b in kinds)
         if rk == pk and not conflict:
             continue
-        mapping = _align_children(state, parent, rk, pk, ref_out, port_out)
-        if not mapping or all(a == b for b, a in mapping.items()):
-            continue
-        _apply(state, parent, mapping)
+        reps_r = [ref_out.get(f"{parent}.{c}") for c in rk]
+        reps_p = [back.get(port_out.get(f"{parent}.{c}", ""), None) for c in pk]
+        mapping = _align_children(state, rk, pk, reps_r, reps_p)
+        if mapping and any(a != b for b, a in mapping.items()):
+            out[parent] = mapping
+    return out
 
 
 def _child_score(state: AlignState, r: str | None, p: str | None) -> int:
@@ -96,11 +99,9 @@ def _child_score(state: AlignState, r: str | None, p: str | None) -> int:
     return 3 if state.difference(r, p) <= AGREE else 1
 
 
-def _align_children(state: AlignState, parent: str, rk: list[int], pk: list[int],
-                    ref_out: dict, port_out: dict) -> dict[int, int]:
+def _align_children(state: AlignState, rk: list[int], pk: list[int], reps_r: list,
+                    reps_p: list) -> dict[int, int]:
     """port child index -> reference child index, by an LCS over kind, shape and values."""
-    reps_r = [ref_out.get(f"{parent}.{c}") for c in rk]
-    reps_p = [port_out.get(f"{parent}.{c}") for c in pk]
     n, m = len(rk), len(pk)
     score = np.array([[_child_score(state, r, p) for p in reps_p] for r in reps_r],
                      dtype=np.int64).reshape(n, m)
@@ -121,29 +122,38 @@ def _align_children(state: AlignState, parent: str, rk: list[int], pk: list[int]
             i -= 1
         else:
             j -= 1
-    # evidence: the renumbering must be backed by agreeing values or module classes
-    backed = any(score[rk.index(a), pk.index(b)] == 3 or (
-        state.ref_modules and state.port_modules) for b, a in out.items() if a != b)
+    # a renumbering needs evidence: agreeing values, or module classes on both sides
+    moved = [(b, a) for b, a in out.items() if a != b]
+    backed = any(score[rk.index(a), pk.index(b)] == 3 for b, a in moved) or bool(
+        state.ref_modules and state.port_modules)
     return out if backed else {}
 
 
-def _apply(state: AlignState, parent: str, mapping: dict[int, int]) -> None:
-    """Re-pair every port tensor below a renumbered child with the reference's."""
-    head = parent + "."
+def _target(name: str, mappings: dict[str, dict[int, int]]) -> str:
+    """``name`` with its children renumbered by ``mappings`` (parents shallowest first)."""
+    step, path, suffix = split_name(name)
+    parts = path.split(".")
+    for k in range(1, len(parts)):
+        parent = ".".join(parts[:k])
+        if parent in mappings and parts[k].isdigit():
+            idx = int(parts[k])
+            if idx in mappings[parent]:
+                parts[k] = str(mappings[parent][idx])
+    return step + ".".join(parts) + suffix
+
+
+def _pair(state: AlignState, alias: dict[str, str], mappings: dict[str, dict[int, int]]
+          ) -> None:
+    """Pair (or re-pair, over exact names) every port tensor whose structural name differs."""
+    map_refs = {r for r, m in state.matched.values() if m == "map"}
     for info in state.port:
-        step, path, suffix = split_name(info.name)
-        if not path.startswith(head):
+        name = alias.get(info.name, info.name)
+        target = _target(name, mappings) if mappings else name
+        if target == info.name or target not in state.ref_info or target in map_refs:
             continue
-        rest = path[len(head):].split(".", 1)
-        if not rest[0].isdigit() or int(rest[0]) not in mapping:
+        if state.matched.get(info.name, ("", ""))[1] not in ("", "name"):
             continue
-        new_idx = mapping[int(rest[0])]
-        if new_idx == int(rest[0]):
+        ri = state.ref_info[target]
+        if not state.compatible(ri, info) or state.types_conflict(target, info.name):
             continue
-        new_path = head + str(new_idx) + ("." + rest[1] if len(rest) > 1 else "")
-        ref = step + new_path + suffix
-        if ref not in state.ref_info or state.matched.get(info.name, ("", ""))[1] == "map":
-            continue
-        if any(r == ref and m == "map" for r, m in state.matched.values()):
-            continue
-        state.pair(info.name, ref, "structure")
+        state.pair(info.name, target, "structure")
