@@ -22,7 +22,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 
 from audioparity.errors import InputError
@@ -123,4 +123,5 @@ def read_or_refuse(path: Path, read: Callable[[Path], object]) -> str:
         assert named is not None and (named == path or path in named.parents), (named, path)
         outcome = "refused"
     assert digest(path) == before, f"{path} was modified"
+    event(outcome)  # shown by --hypothesis-show-statistics
     return outcome

@@ -49,6 +49,13 @@ def npy() -> bytes:
     return buf.getvalue()
 
 
+def npy_ids() -> bytes:
+    """Codec token ids [codebooks, frames], as a port dumps them."""
+    buf = io.BytesIO()
+    np.save(buf, np.arange(24, dtype=np.int64).reshape(4, 6) % 7)
+    return buf.getvalue()
+
+
 def npy_complex() -> bytes:
     buf = io.BytesIO()
     np.save(buf, _tensors()["model.spec"])
