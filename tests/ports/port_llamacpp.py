@@ -4,7 +4,7 @@ The reference is the demo's transformers ``Qwen3ForCausalLM``
 (:func:`audioparity.examples.reference.build_lm`, random weights), captured with torch hooks
 and the rotary function recorded (``functions=[apply_rotary_pos_emb]``, as the README shows).
 The port is the forward pass in NumPy on the same weights, dumped the way llama.cpp's graph
-callback names its nodes: ``attn_norm-0``, ``Qcur-0`` (reused: after the projection and
+callback names its nodes: ``inp_embd``, ``attn_norm-0``, ``Qcur-0`` (reused: after the projection and
 again after RoPE), ``Qcur_normed-0``, ``Kcur-0`` (reused likewise), ``Kcur_normed-0``,
 ``Vcur-0``, ``kqv_out-0``, ``ffn_inp-0``, ``ffn_norm-0``, ``ffn_up-0`` (computed before
 ``ffn_gate-0``), ``ffn_gate-0``, ``ffn_swiglu-0``, ``ffn_out-0``, ``l_out-0``,
@@ -73,6 +73,7 @@ def forward(w: dict[str, np.ndarray], ids: np.ndarray, cfg: DemoConfig, dump: Du
     heads, kv_heads, d = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
     cos, sin = rope_tables(t, d, cfg.rope_theta)
     x = w["model.embed_tokens.weight"][ids]  # [T, H]
+    dump("inp_embd", x)
     for i in range(cfg.num_hidden_layers):
         p = f"model.layers.{i}"
         cur = rms_norm(x, w[f"{p}.input_layernorm.weight"], cfg.rms_norm_eps)

@@ -34,12 +34,12 @@ SLOW = {"mimi"}
 
 #: what the tool cannot do yet: (family, bug or None, inputs recorded) -> the missing feature
 _LLAMA_NO_INPUTS = (
-    "order pairing without a value check on a run of two: with no recorded inputs the "
-    "reference has no tensor for llama.cpp's kqv_out-0 (o_proj's input) nor ffn_inp-0 (the "
-    "residual sum); compare pairs model.layers.0.self_attn.o_proj <- kqv_out-0 and "
-    "model.layers.0.self_attn <- ffn_inp-0 by order (values unrelated) and names "
-    "weights_not_loaded; the 'unrelated values, later tensors agree: leave unaligned' rule "
-    "that already drops mlp.act_fn <- ffn_swiglu-0 only handles a single pair")
+    "an unrelated order pair survives in layer 0 only: with no recorded inputs neither side "
+    "has the other's tensor between Kcur-0#1 and ffn_norm-0 (ref o_proj, self_attn; port "
+    "kqv_out-0 = o_proj's input, ffn_inp-0 = residual + o_proj); compare's notes drop "
+    "self_attn <- kqv_out-0 ('values differ, the tensors after them agree') but keep "
+    "model.layers.0.self_attn.o_proj <- ffn_inp-0 (method 'order', FAIL, values unrelated) "
+    "and report it as the first divergence; in layers 1-3 the same pair is dropped")
 _MIMI_NO_INPUTS = (
     "renumbered children not aligned by value: the reference records its ELUs as modules "
     "(encoder_seanet.layers.1.block.0 ELU, .block.1 conv, .block.2 ELU, .block.3 conv), the "
@@ -70,10 +70,6 @@ MISSING: dict[tuple[str, str | None, bool], str] = {
         "the port's majority convention (channels-last) is not applied to a tensor whose "
         "values are wrong: backbone.embed [1,32,10] vs [1,10,32] is a SHAPE pair, not a "
         "value divergence"),
-    ("vocos", "embed_layout", True): (
-        "channels-last not applied to backbone.embed:in0 (values agree transposed: the MLX "
-        "backbone transposes its input) when the module's output disagrees: the first "
-        "divergence is the input, SHAPE, cause layout"),
     ("mimi", None, False): _MIMI_NO_INPUTS,
     ("mimi", "norm_eps", False): _MIMI_NO_INPUTS,
     ("mimi", "trim_left", False): _MIMI_NO_INPUTS,
