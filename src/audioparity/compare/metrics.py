@@ -78,13 +78,13 @@ class _Sums:
 
 
 def _finite_sums(r: np.ndarray, p: np.ndarray) -> tuple[float, ...]:
-    """(max|d|, sum|d|, d.d, r.r, p.p, r.p, max|r|) of one chunk; NaN/Inf propagate."""
+    """(max|d|, sum|d|, d.d, r.r, p.p, max|r|, r.p) of one chunk; NaN/Inf propagate."""
     d = p - r
     ad = np.abs(d)
     # np.dot on a chunk this small stays single-threaded in BLAS, and is the fastest and
     # most accurate float32 dot NumPy has (einsum accumulates less carefully)
     return (float(ad.max()), float(ad.sum()), float(np.dot(d, d)), float(np.dot(r, r)),
-            float(np.dot(p, p)), float(np.dot(r, p)), max(float(r.max()), -float(r.min())))
+            float(np.dot(p, p)), max(float(r.max()), -float(r.min())), float(np.dot(r, p)))
 
 
 def _nonfinite_sums(r: np.ndarray, p: np.ndarray, sums: _Sums) -> None:
@@ -103,7 +103,7 @@ def _nonfinite_sums(r: np.ndarray, p: np.ndarray, sums: _Sums) -> None:
 
 
 def _add(sums: _Sums, part: tuple[float, ...]) -> None:
-    max_abs, sum_abs, dd, rr, pp, rp, absmax = part
+    max_abs, sum_abs, dd, rr, pp, absmax, rp = part
     sums.max_abs = max(sums.max_abs, max_abs)
     sums.absmax = max(sums.absmax, absmax)
     sums.sum_abs += sum_abs
@@ -124,7 +124,7 @@ def _chunk_sums(r_flat: np.ndarray, p_flat: np.ndarray, start: int, stop: int,
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: handled below
             part = _finite_sums(r, p)
         # NaN/Inf anywhere in the chunk reaches these (max and dot propagate NaN and Inf)
-        if math.isfinite(part[0]) and math.isfinite(part[4]) and math.isfinite(part[6]):
+        if math.isfinite(part[0]) and math.isfinite(part[4]) and math.isfinite(part[5]):
             _add(sums, part)
         else:
             _nonfinite_sums(r.astype(np.float64), p.astype(np.float64), sums)
@@ -173,7 +173,14 @@ def pair_metrics(ref: np.ndarray, port: np.ndarray, chunk: int = CHUNK_ELEMENTS)
     else:
         snr = 10 * math.log10(s.rr / s.dd)
     if s.rr > 0 and s.pp > 0:
-        cosine = s.rp / math.sqrt(s.rr * s.pp)
+        nr, np_ = math.sqrt(s.rr), math.sqrt(s.pp)
+        if s.dd < 1e-2 * (s.rr + s.pp):
+            # near-identical: from |p - r|^2 = rr + pp - 2 r.p, 1 - cos = (dd - (|r| - |p|)^2)
+            # / (2 |r| |p|); dd is summed from the differences themselves, so a tiny 1 - cos
+            # is not lost in the rounding of r.p
+            cosine = 1.0 - (s.dd - ((s.rr - s.pp) / (nr + np_)) ** 2) / (2 * nr * np_)
+        else:
+            cosine = s.rp / (nr * np_)
     else:
         cosine = 1.0 if s.rr == s.pp else 0.0
     return PairMetrics(s.max_abs, s.sum_abs / finite_n, rel_l2, float(np.clip(cosine, -1, 1)),
