@@ -54,9 +54,19 @@ def mlx_trace(model: Any, path: Path, call: Callable[[], Any], **capture_kwargs:
     return path
 
 
-def check_all_loaded(port: Any, weights: dict[str, Any]) -> None:
-    """Load ``weights`` into an MLX module strictly (every tensor lands, every shape fits)."""
-    port.load_weights(list(weights.items()), strict=True)
+class PlantedCrash(RuntimeError):
+    """What a crashing port raises in the gallery (a port that dies half-way)."""
+
+
+def plant_crash(module: Any) -> None:
+    """Make one MLX module of a port raise when called (its trace must end there)."""
+    cls = type(module)
+
+    class Crashing(cls):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            raise PlantedCrash(f"planted crash in {cls.__name__}")
+
+    module.__class__ = Crashing
 
 
 @dataclass(frozen=True)

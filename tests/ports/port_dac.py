@@ -29,7 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from port_common import Bug, mlx_trace, randomize_, torch_trace
+from port_common import Bug, mlx_trace, plant_crash, randomize_, torch_trace
 
 HF = {"encoder_hidden_size": 4, "downsampling_ratios": [2, 4], "decoder_hidden_size": 16,
       "n_codebooks": 3, "codebook_size": 32, "codebook_dim": 4, "hidden_size": 16,
@@ -132,6 +132,8 @@ def plant(model, bug: str) -> None:
     if bug == "snake_exp":
         snake = model.decoder.model.layers[1].block.layers[0]
         snake.alpha = mx.exp(snake.alpha)
+    elif bug == "crash":  # the port dies in the second decoder block
+        plant_crash(model.decoder.model.layers[2])
     elif bug == "convt_shift":
         conv = model.decoder.model.layers[2].block.layers[1]
         cls = type(conv)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from port_common import Bug, mlx_trace, randomize_, torch_trace
+from port_common import Bug, mlx_trace, plant_crash, randomize_, torch_trace
 
 SAMPLES = 480
 
@@ -135,6 +135,8 @@ def plant(model, bug: str) -> None:
                 return y[:, self.padding_total:, :]  # trims the left, not the right
 
         layer.__class__ = TrimLeft
+    elif bug == "crash":  # the port dies in the decoder's first resnet block
+        plant_crash(model.decoder.layers[4])
     elif bug == "conv_layout":
         conv = model.encoder.layers[1].block[1].conv
         w = np.array(conv.weight)  # MLX [out, k, in]
