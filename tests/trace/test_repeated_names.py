@@ -73,3 +73,9 @@ def test_repeats_in_the_safetensors_order_metadata(tmp_path):
     with open_trace(path) as trace:
         assert trace.names == ["a", "Q"]
         assert "only one tensor exists" in trace.meta["notes"][0]
+
+
+def test_a_repeated_name_with_no_file_leaves_no_note(tmp_path):
+    d = _dump(tmp_path / "dump", ["a", "gone", "b", "gone"], {"a": 0, "b": 1})
+    with open_trace(d) as trace:
+        assert trace.names == ["a", "b"] and "notes" not in trace.meta

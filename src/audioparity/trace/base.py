@@ -150,7 +150,8 @@ def resolve_repeats(order: list[str], present: set[str] | dict,
                 out.append(f"{name}#{k}")
         elif k == counts[name] - 1:  # one tensor for every repeat: it holds the last write
             out.append(name)
-    for name in sorted((n for n, c in counts.items() if c > 1), key=natural_key):
+    for name in sorted((n for n, c in counts.items() if c > 1 and n in present),
+                       key=natural_key):
         c = counts[name]
         if name not in numbered:
             notes.append(f"{source} lists '{name}' {c} times but only one tensor exists for "
