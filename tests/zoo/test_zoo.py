@@ -17,6 +17,6 @@ def test_zoo_case_is_found_and_named(case, tmp_path):
     if missing:
         pytest.skip(f"needs {', '.join(missing)} (see docs/zoo.md)")
     outcome = run_case(case, tmp_path)
-    assert outcome.status == ("parity" if case.where is None else "divergent")
+    assert outcome.status == (case.status or ("parity" if case.where is None else "divergent"))
     assert outcome.where == case.where
     assert outcome.problems() == []

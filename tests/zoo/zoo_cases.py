@@ -38,6 +38,9 @@ class ZooCase:
     needs: tuple[str, ...] = ()
     slow: bool = False
     rules: dict[str, Any] | None = None
+    #: expected status when not parity/divergent: ``incomplete`` for a port that covers
+    #: only the front of the reference (its final output has no counterpart)
+    status: str | None = None
 
     def missing(self) -> list[str]:
         return [m for m in self.needs if importlib.util.find_spec(m) is None]
@@ -210,8 +213,9 @@ CASES: list[ZooCase] = [
             "port computes in bf16 (mlx-audio decoder, head fixed), reference in f32",
             "MLX (mlx-audio)", _vocoder("build_soprano", fix_head=True, bf16=True),
             "decoder.norm", "precision", needs=_SOPRANO),
-    ZooCase("code2wav-parity", "003", "none (NumPy token front-end of Qwen3OmniMoeCode2Wav)",
-            "NumPy", _code2wav(), None, None, needs=("transformers",)),
+    ZooCase("code2wav-parity", "003", "none (NumPy token front-end of Qwen3OmniMoeCode2Wav; "
+            "it stops before the waveform: incomplete, every aligned pair within tolerance)",
+            "NumPy", _code2wav(), None, None, needs=("transformers",), status="incomplete"),
     ZooCase("code2wav-no-codebook-offset", "003",
             "flat index without + cb × codebook_size (all codebooks read table 0)", "NumPy",
             _code2wav(offset=False), "code_embedding:in0", "offset",

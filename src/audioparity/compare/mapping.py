@@ -184,6 +184,10 @@ def rules_from_arrow_lines(text: str, source: str | Path | None = None) -> MapRu
         if "->" not in line:
             raise InputError(source, f"line {lineno}: expected 'PORT_REGEX -> REF_REPLACEMENT'")
         pattern, repl = (s.strip() for s in line.split("->", 1))
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise InputError(source, f"line {lineno}: bad regex ({exc})") from None
         regex.append((f"^(?:{pattern})$", repl))
     return MapRules(regex=regex, source=None if source is None else str(source))
 

@@ -2,9 +2,10 @@
 
 Matching runs in this order, each step on what the previous ones left:
 
-1. **map rules** (optional): ``PORT_REGEX -> REF_REPLACEMENT`` lines (Python ``re``,
-   full match, ``\\1`` groups) rename port names first; ``llama.cpp`` names a built-in set
-   for GGUF files converted by llama.cpp (``blk.N.attn_q.weight`` ...);
+1. **map rules** (optional): a map file (docs/map-files.md, the format ``compare --map``
+   reads: ``pairs``, ``rename``, ``regex``, prefixes; port -> reference) renames port names
+   first; ``llama.cpp`` names a built-in set for GGUF files converted by llama.cpp
+   (``blk.N.attn_q.weight`` ...);
 2. **exact** names, with weight-norm spellings (``weight_g``/``weight_v`` and
    ``parametrizations.weight.original0/1``) taken as the same name;
 3. **prefix rules** found by vote: a port name and a reference name that share their
@@ -28,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
+from ..compare.mapping import MapRules, rules_from_arrow_lines
+from ..compare.mapping import load_rules as load_map_file
 from ..trace import TensorInfo
 from . import weight_norm as wn
 
@@ -94,34 +96,25 @@ class KeyMatching:
     mapped: dict[str, str] = field(default_factory=dict)
 
 
-def load_rules(spec: str | Path | None) -> list[tuple[re.Pattern, str]]:
-    """Parse map rules from a file (or the built-in set name ``llama.cpp``)."""
+def load_rules(spec: str | Path | None) -> MapRules | None:
+    """Map rules for ``weights --map``: a map file (the same YAML/TOML format and loader as
+    ``compare --map``, port -> reference, see docs/map-files.md; plain-text
+    ``PORT_REGEX -> REF_REPLACEMENT`` lines are read as ``regex`` rules), or the built-in
+    set name ``llama.cpp``."""
     if spec is None:
-        return []
+        return None
     if str(spec) in _BUILTIN_RULES:
-        text = _BUILTIN_RULES[str(spec)]
-    else:
-        try:
-            text = Path(spec).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(spec, f"cannot read map rules ({exc})") from None
-    rules = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        if "->" not in line:
-            raise InputError(spec, f"line {lineno}: expected 'PORT_REGEX -> REF_REPLACEMENT'")
-        pattern, repl = (s.strip() for s in line.split("->", 1))
-        try:
-            rules.append((re.compile(pattern), repl))
-        except re.error as exc:
-            raise InputError(spec, f"line {lineno}: bad regex ({exc})") from None
-    return rules
+        return rules_from_arrow_lines(_BUILTIN_RULES[str(spec)], str(spec))
+    return load_map_file(spec)
 
 
-def _apply_rules(name: str, rules: list[tuple[re.Pattern, str]]) -> str:
-    for pattern, repl in rules:
+def _apply_rules(name: str, rules: MapRules | list[tuple[re.Pattern, str]] | None) -> str:
+    """The reference-style name the map rules read ``name`` as (itself when none applies)."""
+    if rules is None:
+        return name
+    if isinstance(rules, MapRules):
+        return rules.to_ref(name)
+    for pattern, repl in rules:  # a list of (compiled regex, replacement): full match
         m = pattern.fullmatch(name)
         if m:
             return m.expand(repl)
@@ -152,7 +145,7 @@ def _vote_prefixes(left_ref: set[str], left_port: dict[str, str]) -> list[tuple[
 
 def match_keys(ref: list[TensorInfo], port: list[TensorInfo],
                read_ref: Callable[[str], np.ndarray], read_port: Callable[[str], np.ndarray],
-               rules: list[tuple[re.Pattern, str]] | None = None) -> KeyMatching:
+               rules: MapRules | list[tuple[re.Pattern, str]] | None = None) -> KeyMatching:
     """Pair every reference tensor with its port counterpart(s); see the module docstring.
 
     ``read_ref`` / ``read_port`` are used only to confirm packed/split candidates by value.
@@ -160,7 +153,7 @@ def match_keys(ref: list[TensorInfo], port: list[TensorInfo],
     ref_info = {i.name: i for i in ref}
     port_info = {i.name: i for i in port}
     out = KeyMatching()
-    mapped = {p: _apply_rules(p, rules or []) for p in port_info}
+    mapped = {p: _apply_rules(p, rules) for p in port_info}
     canon_ref = {wn.canonical_name(r): r for r in ref_info}
     left_ref = set(canon_ref)
     left_port: dict[str, str] = {}  # port name -> canonical mapped name
