@@ -29,6 +29,12 @@ first finding; otherwise the real bug is always found first):
   -> ``decoder.decoder_transformer.layers.0.post_attention_layernorm``
 - ``trim_left``: the decoder's second upsampling ConvTranspose trims its causal padding on
   the left instead of the right -> ``decoder.decoder_seanet.layers.5``
+- ``elu_alpha``: the decoder's second layer calls ``nn.elu(x, alpha=0.5)`` (a wrong slope in
+  a functional activation) -> ``decoder.decoder_seanet.layers.4`` (an ``nn.ELU`` module in
+  the reference; the port's call is recorded with the MLX capture's ``functions=``)
+
+The port side is always captured with ``functions=PORT_FUNCTIONS`` (documented capture
+option), so its ELUs appear in the trace like the reference's ELU modules.
 """
 
 from __future__ import annotations
@@ -51,10 +57,18 @@ BUGS = {
                     ("norm_eps",), port="decoder_transformer.transformer.layers.0.norm2"),
     "trim_left": Bug("trim_left", "decoder.decoder_seanet.layers.5", ("shift",),
                      port="decoder.layers.1.upsample"),
+    "elu_alpha": Bug("elu_alpha", "decoder.decoder_seanet.layers.4", ("activation",),
+                     port="decoder.layers.1.elu"),
 }
-#: where the correct port (mlx-audio's tanh GELU) first diverges, ref and port names
-OWN_BUG = ("encoder.encoder_transformer.layers.0.mlp.fc2",
-           "encoder_transformer.transformer.layers.0.gating.linear2")
+#: the port calls its ELUs as ``nn.elu(x, alpha=1.0)``: the MLX capture records them with
+#: ``functions=`` (the reference has ``nn.ELU`` modules, recorded as modules)
+PORT_FUNCTIONS = ("mlx.nn.elu",)
+#: where the correct port (mlx-audio's tanh GELU) first diverges, (ref, port) names: the MLP's
+#: second linear, or with inputs recorded its input (= the GELU's output)
+OWN_BUG = {False: ("encoder.encoder_transformer.layers.0.mlp.fc2",
+                   "encoder_transformer.transformer.layers.0.gating.linear2"),
+           True: ("encoder.encoder_transformer.layers.0.mlp.fc2:in0",
+                  "encoder_transformer.transformer.layers.0.gating.linear2:in0")}
 
 
 def reference():
@@ -190,6 +204,19 @@ def plant(model, bug: str) -> None:
 
     if bug == "norm_eps":
         model.decoder_transformer.transformer.layers[0].norm2.eps = 1e-2
+    elif bug == "elu_alpha":
+        layer = model.decoder.layers[1]
+
+        class SlopeHalf(type(layer)):
+            def __call__(self, xs):
+                from mlx import nn
+
+                xs = self.upsample(nn.elu(xs, alpha=0.5))  # the reference's ELU has alpha 1
+                for r in self.residuals:
+                    xs = r(xs)
+                return xs
+
+        layer.__class__ = SlopeHalf
     elif bug == "trim_left":
         upsample = model.decoder.layers[1].upsample
 
@@ -216,4 +243,5 @@ def build(workdir: Path, bug: str | None = None, *, inputs: bool = False) -> tup
         plant(model, bug)
     port_x = mx.array(x.numpy())
     return ref_path, mlx_trace(model, workdir / "port.safetensors",
-                               lambda: model.decode(model.encode(port_x)), inputs=inputs)
+                               lambda: model.decode(model.encode(port_x)), inputs=inputs,
+                               functions=PORT_FUNCTIONS)

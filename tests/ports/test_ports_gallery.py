@@ -19,14 +19,14 @@ from port_common import PlantedCrash, compare
 
 from audioparity.trace import open_trace
 
-#: family -> (builder module, where the correct port first diverges as (reference name,
-#: port name): None = parity, else the port's own real bug, see the README findings)
+#: family -> (builder module, where the correct port first diverges: None = parity, else the
+#: port's own real bug (see FINDINGS.md) as {inputs recorded: (reference name, port name)})
 FAMILIES = {
     "encodec": (port_encodec, None),
     "dac": (port_dac, None),
     "mimi": (port_mimi, port_mimi.OWN_BUG),  # tanh GELU where the reference uses erf
-    "soprano": (port_soprano, ("head", "head")),  # mlx-audio's ISTFT normalisation
-    "vocos": (port_vocos, ("head", "head")),  # the same ISTFT code in mlx-audio's Vocos
+    "soprano": (port_soprano, {False: ("head", "head"), True: ("head", "head")}),  # ISTFT
+    "vocos": (port_vocos, {False: ("head", "head"), True: ("head", "head")}),  # same ISTFT
     "llamacpp": (port_llamacpp, None),
 }
 #: families whose cases take more than a few seconds on two shared cores
@@ -40,16 +40,12 @@ _LLAMA_NO_INPUTS = (
     "self_attn <- kqv_out-0 ('values differ, the tensors after them agree') but keep "
     "model.layers.0.self_attn.o_proj <- ffn_inp-0 (method 'order', FAIL, values unrelated) "
     "and report it as the first divergence; in layers 1-3 the same pair is dropped")
-_MIMI_NO_INPUTS = (
-    "renumbered children not aligned by value: the reference records its ELUs as modules "
-    "(encoder_seanet.layers.1.block.0 ELU, .block.1 conv, .block.2 ELU, .block.3 conv), the "
-    "port calls nn.elu as a function (residuals.0.block.0 conv, .block.1 conv); compare "
-    "pairs ref encoder.encoder_seanet.layers.1.block.2 (ELU) <- port "
-    "encoder.layers.0.residuals.0.block.0 (conv, equal to ref .block.1) and reports unknown")
-_MIMI_INPUTS = (
-    "order pairing off by one with recorded inputs: ref "
-    "encoder.encoder_seanet.layers.7.block.1:in0 <- port encoder.layers.1.downsample, values "
-    "unrelated, reported as the first divergence (unknown)")
+_MIMI_ENCODER = (
+    "an exact-name pair whose shapes differ is kept although both tensors have a value "
+    "match elsewhere: transformers' `encoder` is MimiModel's whole encoder path (after "
+    "downsample, [1,32,20]), mlx-audio's `encoder` is the SEANet encoder ([1,32,40], = ref "
+    "encoder.encoder_seanet); compare pairs encoder <- encoder (SHAPE) as the first "
+    "divergence, before any planted bug in the decoder")
 MISSING: dict[tuple[str, str | None, bool], str] = {
     ("dac", "convt_shift", False): (
         "order+value pairing loses execution order after the first divergence: ref "
@@ -70,12 +66,8 @@ MISSING: dict[tuple[str, str | None, bool], str] = {
         "the port's majority convention (channels-last) is not applied to a tensor whose "
         "values are wrong: backbone.embed [1,32,10] vs [1,10,32] is a SHAPE pair, not a "
         "value divergence"),
-    ("mimi", None, False): _MIMI_NO_INPUTS,
-    ("mimi", "norm_eps", False): _MIMI_NO_INPUTS,
-    ("mimi", "trim_left", False): _MIMI_NO_INPUTS,
-    ("mimi", None, True): _MIMI_INPUTS,
-    ("mimi", "norm_eps", True): _MIMI_INPUTS,
-    ("mimi", "trim_left", True): _MIMI_INPUTS,
+    **{("mimi", bug, inputs): _MIMI_ENCODER
+       for bug in ("norm_eps", "trim_left", "elu_alpha") for inputs in (False, True)},
     ("llamacpp", None, False): _LLAMA_NO_INPUTS,
     ("llamacpp", "rope_interleaved", False): _LLAMA_NO_INPUTS,
     ("llamacpp", "ffn_norm_eps", False): _LLAMA_NO_INPUTS,
@@ -104,7 +96,7 @@ def test_correct_port_is_parity_or_its_own_bug(family, bug, inputs, tmp_path):
         assert outcome.status == "parity", outcome
     else:  # a value divergence at the port's own bug, paired with the same module
         assert (outcome.status, outcome.where, outcome.port_name) == (
-            "divergent", *own_bug_at), outcome
+            "divergent", *own_bug_at[inputs]), outcome
         assert not outcome.detail.startswith("shape"), outcome
 
 
