@@ -22,8 +22,10 @@ from __future__ import annotations
 import numpy as np
 
 from .arrays import axis_name, fit_quality, fmt, on_bf16_grid, position_error
+from .attention_math import Hypothesis, describe, fit_attention
 from .finding import ExplainContext, Finding
 from .registry import signature
+from .rope_math import rotated_rows
 
 #: Largest error an "exact" position may show, relative to the typical erroneous one (f32;
 #: ``_EXACT_LOW`` when a side is bf16/f16 and "exact" means "within rounding").
@@ -70,8 +72,25 @@ def split_point(err: np.ndarray, exact: float = _EXACT) -> tuple[int, str, float
     return best
 
 
+def _from_attention(hit: Hypothesis) -> Finding:
+    p = hit.params
+    hint = {"window": f"the port applies a sliding window of {p.get('k')} the reference does "
+                      "not (or the reverse): check sliding_window / the layer's mask type",
+            "bidirectional": "the port attends to future positions: apply the causal mask",
+            "causal": "the port masks future positions the reference attends to: this layer "
+                      "is bidirectional (an encoder, a prefill block)"}[p["kind"]]
+    return Finding("mask", 0.9 * fit_quality(hit.residual, 0.01), describe(hit),
+                   {**p, "method": "attention rebuilt from recorded q, k, v",
+                    "residual": hit.residual}, hint)
+
+
 @signature("mask")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
+    hit = fit_attention(ref, port, ctx) if ref.dtype.kind == "f" else None
+    if hit is not None:
+        return _from_attention(hit) if hit.cause == "mask" else None
+    if ref.dtype.kind == "f" and rotated_rows(ref, port):
+        return None  # position 0 exact because RoPE leaves it alone: ``rope_variant``
     low = {ctx.ref_dtype, ctx.port_dtype} & {"bfloat16", "float16"}
     exact = _EXACT_LOW if low or on_bf16_grid(port) != on_bf16_grid(ref) else _EXACT
     best = None
@@ -92,7 +111,19 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         return None
     score, axis, k, kind, ratio, exact_len = best
     n = ref.shape[axis]
-    if kind == "prefix_exact":
+    params = {"axis": axis, "k": k, "kind": kind, "exact_positions": exact_len,
+              "ratio": ratio}
+    if kind == "prefix_exact" and k == 1:
+        # position 0 of an attention output attends only to itself, so every RoPE
+        # difference is exact there too: a window of 1 is only one reading
+        what = f"only position 0 exact, error from position 1 of {n}"
+        hint = ("a mask that keeps each position to itself (window 1) — or, at an attention "
+                "output, any RoPE difference (pairing, base, rotary dim on q or k): record "
+                "q, k, v or the rotary call (functions=) so the catalogue can rebuild the "
+                "attention and tell them apart")
+        params["ambiguous_with"] = "rope_variant"
+        score = min(score, 0.3 / 0.9)
+    elif kind == "prefix_exact":
         what = f"positions 0..{k - 1} exact, error from position {k} of {n}"
         hint = ("positions before k agree: a sliding window applied as a full causal mask "
                 "(or the reverse) with window k, a wrong prefix/prompt length, or padding "
@@ -102,8 +133,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         hint = ("only the last positions agree: causal vs bidirectional attention (the last "
                 "query sees every key either way), or left padding that is masked on one "
                 "side only")
-    return Finding("mask", 0.9 * max(score, 0.4),
+    floor = 0.3 / 0.9 if params.get("ambiguous_with") else 0.4
+    return Finding("mask", 0.9 * max(score, floor),
                    f"along {axis_name(ref.ndim, axis)}: {what} (exact run ≤ {fmt(ratio)} × "
-                   "the typical error)",
-                   {"axis": axis, "k": k, "kind": kind, "exact_positions": exact_len,
-                    "ratio": ratio}, hint)
+                   "the typical error)", params, hint)

@@ -27,6 +27,7 @@ from .arrays import (
     residual,
     rows_along,
 )
+from .attention_math import describe, fit_attention
 from .finding import ExplainContext, Finding
 from .registry import signature
 
@@ -45,6 +46,16 @@ def fit_order(r: np.ndarray, p: np.ndarray) -> np.ndarray:
 
 @signature("permutation")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
+    hit = fit_attention(ref, port, ctx) if ref.dtype.kind == "f" else None
+    if hit is not None:
+        if hit.cause != "permutation":
+            return None
+        return Finding("permutation", 0.92 * fit_quality(hit.residual, 0.01), describe(hit),
+                       {**hit.params, "method": "attention rebuilt from recorded q, k, v",
+                        "residual": hit.residual},
+                       "expand kv heads per group as the reference does "
+                       "(repeat_interleave / HF repeat_kv: [0, 0, 1, 1]), not tiled "
+                       "(repeat / tile: [0, 1, 0, 1])")
     best: tuple[float, int, np.ndarray, float] | None = None
     for axis in range(ref.ndim):
         n = ref.shape[axis]

@@ -16,7 +16,8 @@ from .finding import CAUSES, ExplainContext, Finding
 Match = Callable[[np.ndarray, np.ndarray, ExplainContext], "Finding | None"]
 
 #: Modules of the package that hold machinery, not signatures.
-_NOT_SIGNATURES = {"finding", "registry", "arrays", "constants", "engine", "norms", "rope_math"}
+_NOT_SIGNATURES = {"finding", "registry", "arrays", "constants", "engine", "norms", "rope_math",
+                   "attention_math"}
 
 
 @dataclass(frozen=True)

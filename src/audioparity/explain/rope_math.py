@@ -50,6 +50,18 @@ def rotate(x: np.ndarray, cos: np.ndarray, sin: np.ndarray, variant: str,
     return VARIANTS[variant](x, cos, -sin if inverse else sin)
 
 
+def rotate_partial(x: np.ndarray, dim: int, base: float, variant: str,
+                   inverse: bool = False) -> np.ndarray:
+    """Apply (or undo) one variant on the first ``dim`` dims only (partial rotary, the
+    frequencies spread over ``dim``); positions 0..T-1 on the axis before the last."""
+    if dim == x.shape[-1]:
+        cos, sin = tables(np.arange(x.shape[-2]), dim, base)
+        return rotate(x, cos, sin, variant, inverse)
+    cos, sin = tables(np.arange(x.shape[-2]), dim, base)
+    return np.concatenate([rotate(x[..., :dim], cos, sin, variant, inverse), x[..., dim:]],
+                          axis=-1)
+
+
 _CROP = 1 << 16
 
 
@@ -104,3 +116,15 @@ def recorded_rotation(ctx: ExplainContext, shape: tuple[int, ...]
     if cos is None or sin is None:
         return x, None, None
     return x, _crop_like(cos, x), _crop_like(sin, x)
+
+
+def rotated_rows(ref: np.ndarray, port: np.ndarray) -> bool:
+    """True when every row (last axis) keeps its norm while the rows differ: a rotation
+    (RoPE in another form), which a mask — exact rows or rows of other values — never is."""
+    if ref.ndim < 2 or ref.shape[-1] % 2 or ref.shape[-1] < 4:
+        return False
+    r, p = crop_heads(ref)[..., :64, :], crop_heads(port)[..., :64, :]
+    nr, np_ = np.linalg.norm(r, axis=-1), np.linalg.norm(p, axis=-1)
+    scale = max(float(nr.max(initial=0.0)), 1e-300)
+    return bool(np.max(np.abs(nr - np_)) <= 1e-5 * scale
+                and np.linalg.norm(p - r) > 1e-3 * np.linalg.norm(r))
