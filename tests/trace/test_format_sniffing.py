@@ -100,3 +100,11 @@ def test_any_header_length_is_sniffed_as_safetensors(tmp_path, name_length):
     # a header of 640 bytes starts the file with 0x80 0x02, a pickle's first two bytes
     path = write_trace(tmp_path / "t.bin2", {"a" * name_length: np.zeros(2, np.float32)})
     assert sniff_format(path) == "safetensors"
+
+
+def test_a_misnamed_file_that_does_not_read_says_both(tmp_path):
+    path = tmp_path / "port.safetensors"
+    path.write_bytes(b"\x80\x04\x95garbage that is no pickle")
+    with pytest.raises(InputError, match="named .safetensors but its content looks like a "
+                                         "Python pickle"):
+        open_trace(path)

@@ -60,8 +60,16 @@ def _open_file(p: Path) -> Trace:
         fmt = named  # damaged or raw: the reader the name asks for says what is wrong
     else:
         raise InputError(p, _not_a_trace(p, sniffed, named))
-    trace = _READERS[fmt](p)
-    if named is not None and named != fmt and not (named == "torch" and fmt == "pickle"):
+    misnamed = named is not None and named != fmt and not (named == "torch" and
+                                                            fmt == "pickle")
+    try:
+        trace = _READERS[fmt](p)
+    except InputError as exc:
+        if not misnamed:
+            raise
+        raise InputError(p, f"named {p.suffix} but its content looks like {describe(fmt)}, "
+                            f"which does not read either: {exc.problem}") from None
+    if misnamed:
         trace.meta.setdefault("notes", []).append(
             f"{p.name}: named {p.suffix} but holds {describe(fmt)}; read as such")
     return trace
