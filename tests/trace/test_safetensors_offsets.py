@@ -68,3 +68,21 @@ def test_order_metadata_that_is_not_a_list_of_names_is_refused(tmp_path):
                  "a": {"dtype": "F32", "shape": [8], "data_offsets": [0, 32]}}, DATA)
     with pytest.raises(InputError, match="list of names"):
         open_trace(path)
+
+
+def test_a_hole_in_the_data_is_read_with_a_note(tmp_path):
+    path = _raw(tmp_path / "hole.safetensors",
+                {"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]},
+                 "b": {"dtype": "F32", "shape": [2], "data_offsets": [16, 24]}}, DATA)
+    with open_trace(path) as trace:
+        assert np.allclose(trace.read("b"), [4, 5])
+        assert "16 bytes of the data section belong to no tensor" in trace.meta["notes"][0]
+
+
+def test_a_native_trace_has_no_hole_note(tmp_path):
+    from audioparity.trace import write_trace
+
+    path = write_trace(tmp_path / "t.safetensors", {"a": np.ones(3, np.float32),
+                                                    "b": np.ones((2, 2), np.float16)})
+    with open_trace(path) as trace:
+        assert "notes" not in trace.meta

@@ -65,7 +65,9 @@ class SafetensorsTrace(Trace):
         for name, entry in header.items():
             infos[name] = _parse_entry(self.path, name, entry, size)
             self._spans[name] = tuple(entry["data_offsets"])
-        _check_spans(self.path, self._spans)
+        hole = _check_spans(self.path, self._spans, size)
+        if hole:
+            self.meta.setdefault("notes", []).append(hole)
         if order is not None:
             notes: list[str] = []
             order = resolve_repeats(order, infos, notes, ORDER_KEY)
@@ -165,9 +167,13 @@ def _is_count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2 ** 62
 
 
-def _check_spans(path: Path, spans: dict[str, tuple[int, int]]) -> None:
-    """Refuse tensors whose data overlap (the format forbids it; a writer bug or forgery)."""
-    previous_name, previous_end = None, 0
+def _check_spans(path: Path, spans: dict[str, tuple[int, int]], size: int) -> str | None:
+    """Refuse tensors whose data overlap (the format forbids it; a writer bug or forgery).
+
+    Data may lie in any order relative to the header's. Bytes no tensor uses (the format
+    forbids holes too, but they harm no reading) are returned as a note.
+    """
+    previous_name, previous_end, used = None, 0, 0
     for name, (begin, end) in sorted(spans.items(), key=lambda kv: kv[1]):
         if begin == end:
             continue
@@ -176,6 +182,11 @@ def _check_spans(path: Path, spans: dict[str, tuple[int, int]]) -> None:
                                    f"section (bytes {begin}..{previous_end}): a corrupt or "
                                    "forged safetensors file")
         previous_name, previous_end = name, end
+        used += end - begin
+    if used < size:
+        return (f"{path.name}: {size - used} bytes of the data section belong to no tensor "
+                "(the safetensors format forbids holes; the stock loader refuses this file)")
+    return None
 
 
 def _float8_to_float32(path: Path, bits: np.ndarray, dtype: str) -> np.ndarray:
