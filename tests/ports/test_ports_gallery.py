@@ -204,3 +204,19 @@ def test_crashing_port_leaves_a_partial_trace_that_compares_incomplete(module, t
         module.build(tmp_path, "crash")
     outcome = compare(tmp_path / "ref.safetensors", tmp_path / "port.safetensors")
     assert outcome.status == "incomplete", outcome
+
+
+def test_cli_compare_on_a_real_mlx_port(cli, tmp_path):
+    """``audioparity compare ref port`` (no map): EnCodec at parity exits 0; the same port
+    with a planted ConvTranspose trim exits 1 and names the layer in its JSON."""
+    import json
+
+    ref, port = port_encodec.build(tmp_path / "ok")
+    code, out, _ = cli("compare", ref, port)
+    assert code == 0 and "parity" in out
+    ref, port = port_encodec.build(tmp_path / "bug", "trim_left", inputs=True)
+    code, _, _ = cli("compare", ref, port, "--json", tmp_path / "bug.json")
+    report = json.loads((tmp_path / "bug.json").read_text())
+    assert code == 1
+    assert report["first_divergence"]["name"] == "decoder.layers.3"
+    assert report["first_divergence"]["causes"][0]["cause"] == "shift"
