@@ -73,3 +73,27 @@ def test_strict_layout_compares_as_stored(qwen3_pair, tmp_path):
                        llama_dump(qwen3_pair["tensors"], qwen3_pair["sizes"]))
     with pytest.raises(InputError, match="no tensor in common"):
         compare_traces(qwen3_pair["plain"], port, strict_layout=True)
+
+
+def test_reports_mark_guessed_pairs_and_conventions(qwen3_pair, tmp_path, cli):
+    from html.parser import HTMLParser
+
+    port = write_trace(tmp_path / "port.safetensors",
+                       llama_dump(qwen3_pair["tensors"], qwen3_pair["sizes"]))
+    code, out, err = cli("compare", qwen3_pair["plain"], port, "--depth", "0",
+                         "--html", tmp_path / "r.html", "--json", tmp_path / "r.json")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].startswith("parity:")
+    assert any(line.startswith("port has no batch axis") for line in lines[1:4])
+    assert "aligned by / read as" in out and "order+value ← ffn_up-0" in out
+    html = (tmp_path / "r.html").read_text()
+    HTMLParser().feed(html)
+    assert "<code>ffn_gate-1</code>" in html and "batch_axis+heads" in html
+    assert 'id="conventions"' in html
+    import json
+
+    doc = json.loads((tmp_path / "r.json").read_text())
+    entry = next(e for e in doc["entries"] if e["port_name"] == "Qcur-2")
+    assert entry["aligned_by"].startswith("order") and entry["convention"] == "batch_axis+heads"
+    assert doc["conventions"] and doc["status"] == "parity"
