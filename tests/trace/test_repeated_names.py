@@ -79,3 +79,15 @@ def test_a_repeated_name_with_no_file_leaves_no_note(tmp_path):
     d = _dump(tmp_path / "dump", ["a", "gone", "b", "gone"], {"a": 0, "b": 1})
     with open_trace(d) as trace:
         assert trace.names == ["a", "b"] and "notes" not in trace.meta
+
+
+def test_a_tensor_name_repeated_in_a_safetensors_header_is_read_twice(tmp_path):
+    blob = (b'{"Qcur-0":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},'
+            b'"Qcur-0":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}}')
+    path = tmp_path / "dup.safetensors"
+    path.write_bytes(len(blob).to_bytes(8, "little") + blob
+                     + np.array([1, 1, 2, 2], np.float32).tobytes())
+    with open_trace(path) as trace:
+        assert trace.names == ["Qcur-0", "Qcur-0#1"]
+        assert np.allclose(trace.read("Qcur-0#1"), 2)
+        assert "more than once" in trace.meta["notes"][0]

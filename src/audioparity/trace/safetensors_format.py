@@ -51,6 +51,7 @@ class SafetensorsTrace(Trace):
     def __init__(self, path: str | Path):
         super().__init__(Path(path))
         header, self._data_start = _read_header(self.path)
+        repeated = header.pop("__repeated__", [])
         raw_meta = header.pop("__metadata__", None) or {}
         if not isinstance(raw_meta, dict):
             raise InputError(self.path, "corrupt safetensors header (__metadata__ is not an "
@@ -65,6 +66,11 @@ class SafetensorsTrace(Trace):
         for name, entry in header.items():
             infos[name] = _parse_entry(self.path, name, entry, size)
             self._spans[name] = tuple(entry["data_offsets"])
+        if repeated:
+            self.meta.setdefault("notes", []).append(
+                f"{self.path.name}: the header names {', '.join(repr(n) for n in repeated[:3])}"
+                " more than once (JSON allows it; the stock loader keeps only the last): read "
+                "in header order as NAME, NAME#1, …")
         hole = _check_spans(self.path, self._spans, size)
         if hole:
             self.meta.setdefault("notes", []).append(hole)
@@ -129,12 +135,34 @@ def _read_header(path: Path) -> tuple[dict[str, Any], int]:
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     try:
-        header = json.loads(blob)
+        header = json.loads(blob, object_pairs_hook=_KeyedPairs)
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
         raise InputError(path, "corrupt safetensors header (not JSON)") from None
     if not isinstance(header, dict):
         raise InputError(path, "corrupt safetensors header (not a JSON object)")
-    return header, 8 + n
+    return header.distinct(), 8 + n
+
+
+class _KeyedPairs(dict):
+    """A JSON object that remembers every pair, repeated keys included (JSON allows them;
+    ``json.loads`` would keep only the last, losing a tensor silently)."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]):
+        super().__init__(pairs)
+        self.pairs = pairs
+
+    def distinct(self) -> dict[str, Any]:
+        """The pairs in order, the k-th repeat of a tensor name renamed ``NAME#k``."""
+        out: dict[str, Any] = {}
+        seen: dict[str, int] = {}
+        for key, value in self.pairs:
+            k = seen.get(key, 0)
+            seen[key] = k + 1
+            out[key if k == 0 or key == "__metadata__" else f"{key}#{k}"] = value
+        repeated = [key for key, count in seen.items() if count > 1 and key != "__metadata__"]
+        if repeated:
+            out["__repeated__"] = repeated
+        return out
 
 
 def _parse_entry(path: Path, name: str, entry: Any, size: int) -> TensorInfo:
