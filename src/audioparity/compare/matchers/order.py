@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from collections import Counter
 
 import numpy as np
 
@@ -148,7 +149,14 @@ def _check_by_value(state: AlignState, seg_ref: list[TensorInfo], seg_port: list
         for p, r in guesses.items():
             state.matched[p] = (r, "order")
         return
-    cells = sum(1 for r in seg_ref for p in seg_port if state.compatible(r, p))
+    ref_shapes = Counter(r.shape for r in seg_ref)
+    port_shapes: dict[tuple, TensorInfo] = {}
+    port_counts = Counter(p.shape for p in seg_port)
+    for p in seg_port:
+        port_shapes.setdefault(p.shape, p)
+    cells = sum(nr * port_counts[ps] for rs, nr in ref_shapes.items()
+                for ps, pinfo in port_shapes.items()
+                if state.compatible(next(r for r in seg_ref if r.shape == rs), pinfo))
     if cells > MAX_VALUE_CELLS:
         for p, r in guesses.items():
             state.matched[p] = (r, "order+value" if state.agrees(r, p) else "order")
