@@ -97,3 +97,10 @@ def test_reports_mark_guessed_pairs_and_conventions(qwen3_pair, tmp_path, cli):
     entry = next(e for e in doc["entries"] if e["port_name"] == "Qcur-2")
     assert entry["aligned_by"].startswith("order") and entry["convention"] == "batch_axis+heads"
     assert doc["conventions"] and doc["status"] == "parity"
+
+
+def test_strict_layout_flag_in_cli(qwen3_pair, tmp_path, cli):
+    port = write_trace(tmp_path / "port.safetensors",
+                       llama_dump(qwen3_pair["tensors"], qwen3_pair["sizes"]))
+    code, _, err = cli("compare", qwen3_pair["plain"], port, "--strict-layout")
+    assert code == 2 and "no tensor in common" in err and err.count("\n") == 1
