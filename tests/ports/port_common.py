@@ -95,14 +95,17 @@ class Outcome:
     causes: list[str] = field(default_factory=list)
     detail: str = ""
     pairs: int = 0
+    conventions: list[str] = field(default_factory=list)  # the summary's convention lines
 
     @classmethod
     def of(cls, result: Any) -> Outcome:
+        conventions = [str(c) for c in result.to_json().get("conventions") or []]
         first = result.first_divergence
         if first is None:
-            return cls(result.status, None, None, [], "", len(result.entries))
+            return cls(result.status, None, None, [], "", len(result.entries), conventions)
         return cls(result.status, first.name, first.entry.port_name,
-                   [c.cause for c in first.causes], first.entry.detail, len(result.entries))
+                   [c.cause for c in first.causes], first.entry.detail, len(result.entries),
+                   conventions)
 
 
 def compare(ref: Path, port: Path) -> Outcome:

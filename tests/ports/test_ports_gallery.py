@@ -29,6 +29,9 @@ FAMILIES = {
     "vocos": (port_vocos, {False: ("head", "head"), True: ("head", "head")}),  # same ISTFT
     "llamacpp": (port_llamacpp, None),
 }
+#: the port convention compare must name in its summary (the port's own layout)
+CONVENTION = {"encodec": "channels-last", "dac": "channels-last", "soprano": "channels-last",
+              "vocos": "channels-last", "llamacpp": "batch axis"}
 #: families whose cases take more than a few seconds on two shared cores (none: each case
 #: builds and compares in about a second once torch, transformers and MLX are imported)
 SLOW: set[str] = set()
@@ -93,6 +96,8 @@ def test_correct_port_is_parity_or_its_own_bug(family, bug, inputs, tmp_path):
     module, own_bug_at = FAMILIES[family]
     ref, port = module.build(tmp_path, None, inputs=inputs)
     outcome = compare(ref, port)
+    if family in CONVENTION:  # said once in the summary, not hand-rewritten
+        assert any(CONVENTION[family] in line for line in outcome.conventions), outcome
     if own_bug_at is None:
         assert outcome.status == "parity", outcome
     else:  # a value divergence at the port's own bug, paired with the same module
