@@ -220,8 +220,10 @@ def test_cli_compare_on_a_real_mlx_port(cli, tmp_path):
     code, out, _ = cli("compare", ref, port)
     assert code == 0 and "parity" in out
     ref, port = port_encodec.build(tmp_path / "bug", "trim_left", inputs=True)
-    code, _, _ = cli("compare", ref, port, "--json", tmp_path / "bug.json")
+    code, _, _ = cli("compare", ref, port, "--json", tmp_path / "bug.json",
+                     "--html", tmp_path / "bug.html")
     report = json.loads((tmp_path / "bug.json").read_text())
     assert code == 1
+    assert "decoder.layers.3" in (tmp_path / "bug.html").read_text()
     assert report["first_divergence"]["name"] == "decoder.layers.3"
     assert report["first_divergence"]["causes"][0]["cause"] == "shift"
