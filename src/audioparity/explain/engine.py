@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .arrays import PARITY_ATOL, PARITY_MAX_REL, PARITY_REL_L2, SAMPLE_LIMIT, fmt, is_integer
+from .compound import compound
 from .finding import ExplainContext, Finding
 from .registry import signatures
 
@@ -59,7 +60,7 @@ def explain_pair(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext | None =
 
 
 def _run(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext,
-         kinds: Sequence[str] | None) -> list[Finding]:
+         kinds: Sequence[str] | None, compound_ok: bool = True) -> list[Finding]:
     integer = is_integer(ref) and is_integer(port)
     sigs = signatures(kinds)
     findings: list[Finding] = []
@@ -88,6 +89,12 @@ def _run(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext,
         unknown = signatures(["unknown"])
         findings = [unknown[0].match(ref, port, ctx)] if unknown else [
             _unknown("no signature fits", ref, port)]
+        if compound_ok and kinds is None and not integer:
+            # nothing fits the whole difference: one relation may fit most of it
+            both = compound(ref, port, ctx,
+                            lambda r, p: _run(r, p, ctx, None, compound_ok=False))
+            if both is not None:
+                findings.insert(0, both)
     return findings
 
 

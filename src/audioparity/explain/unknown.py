@@ -109,6 +109,14 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding:
         kind = "white-noise-like" if flat > 0.5 else "structured"
         parts.append(f"error spectral flatness {fmt(flat)} ({kind})")
     hint = "no known signature fits: isolate this module (run it on the reference's inputs)"
+    rounding_sized = bool(flat is not None and flat > 0.5 and rel_l2(r, p) <= 2.5e-2
+                          and abs(correlation(d, r)) < 0.5)
+    if rounding_sized:
+        parts.append("noise-like and as small as bf16/f16 rounding leaves, but both sides are "
+                     f"stored as {ref.dtype}/{port.dtype} and nothing records a lower "
+                     "compute dtype")
+        hint += ("; if either side computes in bf16/f16, record that dtype in the trace "
+                 "(then this is named precision)")
     if conc is not None:
         if conc["where"] == "slice":
             parts.append(f"{conc['share']:.0%} of the error in slice {conc['index']} of axis "
@@ -121,4 +129,5 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding:
             hint += "; the edges differ: check padding and trimming"
     return Finding("unknown", 0.05, "; ".join(parts),
                    {"rel_l2": rel_l2(r, p), "correlation": corr, "variance_ratio": var_ratio,
-                    "mean_error": bias, "error_flatness": flat, "concentration": conc}, hint)
+                    "mean_error": bias, "error_flatness": flat, "concentration": conc,
+                    "rounding_sized": rounding_sized}, hint)
