@@ -52,14 +52,15 @@ _MIMI_ENCODER = (
     "divergence, before any planted bug in the decoder")
 MISSING: dict[tuple[str, str | None, bool], str] = {
     ("dac", "convt_shift", False): (
-        "order+value pairing loses execution order after the first divergence: ref "
-        "decoder.block.1.conv_t1 [1,4,256] is paired with port decoder.model.2.block.2.block.3 "
-        "(res_unit1.conv2) instead of decoder.model.2.block.1, catalogue says "
-        "weights_not_loaded"),
+        "order pairs after the first divergence are not monotonic in the port's execution "
+        "order: ref decoder.block.1.conv_t1 <- port decoder.model.2.block.2.block.1 (res_unit1's "
+        "conv, not the ConvTranspose decoder.model.2.block.1), then res_unit1.conv2 <- "
+        "decoder.model.2.block.4 and res_unit2.snake1 <- decoder.model.2.block (the whole "
+        "block, executed last): crossing pairs; catalogue says weights_not_loaded"),
     ("dac", "convt_shift", True): (
-        "order+value pairing loses execution order after the first divergence: ref "
-        "decoder.block.1.conv_t1 is paired with port decoder.model.2.block.2:in0 (the next "
-        "module's input) instead of the output decoder.model.2.block.1"),
+        "order pairs after the first divergence: ref decoder.block.1.conv_t1 <- port "
+        "decoder.model.2.block.2:in0 (the next module's input) instead of the ConvTranspose's "
+        "own output decoder.model.2.block.1"),
     ("vocos", None, False): (
         "no missing-batch-axis convention on MLX traces: mlx-audio's Vocos head returns "
         "[2304] where torch's returns [1, 2304]; the own ISTFT bug is reported as a SHAPE pair"),
