@@ -95,6 +95,8 @@ def test_istft_center_trim_is_a_centred_trim():
     (np.full((2, 300), np.nan, np.float32), np.full((2, 290), np.nan, np.float32),
      "non-finite"),
     (np.ones((3, 300), np.float32), np.ones((2, 290), np.float32), "2 axes differ"),
+    (np.ones((2, 300), np.complex64), np.ones((2, 290), np.complex64), "complex"),
+    (np.ones((2, 300), np.float32), np.ones((2, 0), np.float32), "empty"),
 ])
 def test_unfittable_length_pairs_are_unknown_with_the_reason(ref, port, words):
     findings = explain_pair(ref, port)

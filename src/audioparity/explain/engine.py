@@ -101,6 +101,10 @@ def _run(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext,
 def _odd_input(ref: np.ndarray, port: np.ndarray) -> Finding | None:
     """An ``unknown`` finding for pairs no signature can take, else None."""
     for side, x in (("ref", ref), ("port", port)):
+        if x.dtype.kind == "c":
+            return _unknown(f"{side} has dtype {x.dtype} (complex: no signature fits complex "
+                            "values; compare magnitude and phase, or real and imaginary "
+                            "parts, as two float tensors)", ref, port)
         if x.dtype.kind not in "iubf":
             return _unknown(f"{side} has dtype {x.dtype} (not numeric)", ref, port)
         if x.size == 0:
