@@ -24,6 +24,8 @@ def _case(cause: str, rng: np.random.Generator):
         return w, np.ascontiguousarray(w.transpose(0, 2, 1)).reshape(w.shape)
     if cause == "shift":
         return smooth[None, :8000], smooth[None, 100:8100]
+    if cause == "length":
+        return smooth[None, :8000], smooth[None, :8013]
     if cause == "affine":
         mel = np.log(np.clip(rng.random((1, 80, 100)) ** 4, 1e-5, None))
         return mel, mel * 0.75 - 5.0
@@ -50,7 +52,7 @@ def _case(cause: str, rng: np.random.Generator):
     return smooth[None, :800], smooth[None, :800][:, ::-1]          # reversed
 
 
-CAUSES = ["layout", "shift", "affine", "permutation", "rope_variant", "missing_norm", "mask",
+CAUSES = ["layout", "shift", "length", "affine", "permutation", "rope_variant", "missing_norm", "mask",
           "clipping", "sign", "reversed"]
 
 

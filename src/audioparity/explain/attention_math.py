@@ -25,7 +25,7 @@ from .finding import ExplainContext
 from .rope_math import BASES, VARIANTS, tables
 
 #: Longest sequence recomputed (scores are T×T per head).
-MAX_T = 512
+MAX_T = 256
 #: Residual up to which a rebuilt tensor counts as reproducing a recorded one.
 REBUILT = 1e-3
 _WINDOWS = (1, 2, 3, 4, 8, 16, 32, 64, 128, 256)
