@@ -18,6 +18,9 @@ Planted bugs:
   -> ``model.layers.1.self_attn.apply_rotary_pos_emb``
 - ``ffn_norm_eps``: layer 2's ``ffn_norm`` uses eps 1e-3 instead of 1e-6
   -> ``model.layers.2.post_attention_layernorm``
+- ``ffn_up_scale``: layer 3's up projection comes out ×0.5 (a dequantisation scale applied
+  twice) -> ``model.layers.3.mlp.up_proj`` / ``ffn_up-3``: computed before ``ffn_gate-3`` in
+  the port, after ``gate_proj`` and ``act_fn`` in the reference
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ BUGS = {
                             ("rope_variant",), port="Qcur-1#1"),
     "ffn_norm_eps": Bug("ffn_norm_eps", "model.layers.2.post_attention_layernorm",
                         ("norm_eps",), port="ffn_norm-2"),
+    "ffn_up_scale": Bug("ffn_up_scale", "model.layers.3.mlp.up_proj", ("scale",),
+                        port="ffn_up-3"),
 }
 
 
@@ -105,6 +110,8 @@ def forward(w: dict[str, np.ndarray], ids: np.ndarray, cfg: DemoConfig, dump: Du
         cur = rms_norm(x, w[f"{p}.post_attention_layernorm.weight"], eps)
         dump(f"ffn_norm-{i}", cur)
         up = cur @ w[f"{p}.mlp.up_proj.weight"].T
+        if bug == "ffn_up_scale" and i == 3:
+            up = up * np.float32(0.5)
         dump(f"ffn_up-{i}", up)
         gate = cur @ w[f"{p}.mlp.gate_proj.weight"].T
         dump(f"ffn_gate-{i}", gate)

@@ -76,6 +76,13 @@ MISSING: dict[tuple[str, str | None, bool], str] = {
     ("llamacpp", None, False): _LLAMA_NO_INPUTS,
     ("llamacpp", "rope_interleaved", False): _LLAMA_NO_INPUTS,
     ("llamacpp", "ffn_norm_eps", False): _LLAMA_NO_INPUTS,
+    ("llamacpp", "ffn_up_scale", False): _LLAMA_NO_INPUTS,
+    ("llamacpp", "ffn_up_scale", True): (
+        "a position pair rejected in every correct layer is trusted in the buggy one: in "
+        "layers 0-2 compare leaves model.layers.N.mlp.act_fn (silu(gate)) <- ffn_swiglu-N "
+        "(silu(gate) * up) unaligned because the tensors after them agree; in layer 3, where "
+        "ffn_up-3 is wrong, nothing after agrees, the pair is kept and reported first (before "
+        "up_proj <- ffn_up-3) with weights_not_loaded"),
 }
 
 
