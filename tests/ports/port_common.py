@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 
 def randomize_(module: Any, seed: int = 0, scale: float = 0.1) -> None:
     """Give every parameter of a torch module values away from its init, in place.
@@ -113,10 +111,3 @@ def compare(ref: Path, port: Path) -> Outcome:
     from audioparity.compare import compare_traces
 
     return Outcome.of(compare_traces(ref, port))
-
-
-def as_f32(x: Any) -> np.ndarray:
-    """A torch tensor / MLX array / array-like as a float32 NumPy array."""
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float32)
