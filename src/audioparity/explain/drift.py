@@ -31,7 +31,7 @@ from scipy.stats import spearmanr
 
 from .arrays import axis_name, axis_step, crop_around, fmt, position_error, rows_along
 from .finding import ExplainContext, Finding
-from .mask import split_point
+from .mask import prefix_grows, split_point
 from .registry import signature
 
 _BINS = 64
@@ -70,6 +70,16 @@ def growth(err: np.ndarray) -> dict | None:
     return {"start": start, "end": end, "rho": rho, "power": power}
 
 
+def _min_window(row_size: int) -> int:
+    """Positions per window: 16 samples' worth of values (one frame of 480 is plenty)."""
+    return max(1, -(-_MIN_WINDOW // max(1, row_size)))
+
+
+def _long_enough(ref: np.ndarray, axis: int) -> bool:
+    row = max(1, ref.size // max(1, ref.shape[axis]))
+    return ref.shape[axis] // _min_window(row) >= 2 * _LOCAL_MIN_WINDOWS
+
+
 def _window_error(ref: np.ndarray, port: np.ndarray, axis: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Error relative to each window's own energy along ``axis`` (windows of at least
@@ -78,7 +88,7 @@ def _window_error(ref: np.ndarray, port: np.ndarray, axis: int
     r = rows_along(crop_around(ref, axis), axis)
     p = rows_along(crop_around(port, axis), axis)
     n = r.shape[0]
-    bins = min(_LOCAL_BINS, n // _MIN_WINDOW)
+    bins = min(_LOCAL_BINS, n // _min_window(r.shape[1]))
     edges = np.linspace(0, n, bins + 1).astype(int)
     d2 = np.add.reduceat(np.sum((p - r) ** 2, axis=1), edges[:-1])
     r2 = np.add.reduceat(np.sum(r * r, axis=1), edges[:-1])
@@ -100,7 +110,7 @@ def local_growth(ref: np.ndarray, port: np.ndarray, axis: int) -> dict | None:
     """Local error that starts small and climbs gradually (on a log scale) until it
     saturates, or None. A mask or a padding error climbs from exact to wrong in one window;
     rounding noise does not climb at all; a random walk of the phase does, with dips."""
-    if ref.shape[axis] < _LOCAL_MIN_WINDOWS * _MIN_WINDOW:
+    if not _long_enough(ref, axis):
         return None
     curve, edges, absolute = _window_error(ref, port, axis)
     bins = curve.size
@@ -141,11 +151,11 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         if ref.shape[axis] < _MIN_LEN:
             continue
         err = position_error(ref, port, axis)[0]
-        if split_point(err, exact=0.05) is not None:
+        hit = split_point(err, exact=0.05)
+        if hit is not None and not prefix_grows(err, hit[0], hit[1]):
             continue  # exact up to a step, then wrong: that is a ``mask``, not a drift
         g = growth(err)
-        if g is not None and ref.shape[axis] >= _LOCAL_MIN_WINDOWS * _MIN_WINDOW \
-                and not _locally_grows(ref, port, axis):
+        if g is not None and _long_enough(ref, axis) and not _locally_grows(ref, port, axis):
             g = None  # the values grew, not the error relative to them (rounding, a gain)
         if g is not None:
             g["method"] = "global"

@@ -20,6 +20,7 @@ Example
 from __future__ import annotations
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from .arrays import axis_name, fit_quality, fmt, on_bf16_grid, position_error
 from .attention_math import Hypothesis, describe, fit_attention
@@ -53,6 +54,20 @@ def _prefix_split(err: np.ndarray, exact: float) -> tuple[int, float] | None:
         if ratio <= exact and frac >= 0.8:
             return k, ratio
     return None
+
+
+def prefix_grows(err: np.ndarray, k: int, kind: str) -> bool:
+    """True when the "exact" run before a split is not flat noise but a steadily growing
+    error (an accumulation whose error jumps where the f32 exponent steps): a ``drift``."""
+    run = err[:k] if kind == "prefix_exact" else err[k:][::-1]
+    if run.size < 8:
+        return False
+    tenth = max(2, run.size // 5)
+    start, end = float(np.mean(run[:tenth])), float(np.mean(run[-tenth:]))
+    if end < 1e-5 or end < 5 * max(start, 1e-300):
+        return False
+    rho = float(spearmanr(np.arange(run.size), run).statistic)
+    return bool(np.isfinite(rho) and rho > 0.6)
 
 
 def split_point(err: np.ndarray, exact: float = _EXACT) -> tuple[int, str, float] | None:
@@ -99,7 +114,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
             continue
         err, step = position_error(ref, port, axis)
         hit = split_point(err, exact)
-        if hit is None:
+        if hit is None or prefix_grows(err, hit[0], hit[1]):
             continue
         k, kind, ratio = hit
         k *= step  # positions were strided on a long axis: k is exact to ``step``
