@@ -44,3 +44,19 @@ def test_bf16_grid_of_the_values_is_evidence_without_a_declared_dtype():
     ref = torch.randn(64, 256)
     hit = _precision()(ref.numpy(), ref.bfloat16().float().numpy(), ExplainContext())
     assert hit is not None and "bf16 grid" in hit.detail
+
+
+def test_f32_layernorm_fed_bf16_values_is_precision_through_its_recorded_input():
+    torch.manual_seed(1)
+    x = torch.randn(1, 21, 32) * 3
+    norm = torch.nn.LayerNorm(32)
+    ref = norm(x).detach().numpy()
+    x_bf16 = x.bfloat16().float()                    # the port's upstream ran in bf16
+    port = norm(x_bf16).detach().numpy()             # ... and this norm upcasts to f32
+    name = "decoder.norm"
+    bare = ExplainContext(name=name)
+    assert _precision()(ref, port, bare) is None
+    ctx = ExplainContext(name=name, get_ref={f"{name}:in0": x.numpy()}.get,
+                         get_port={f"{name}:in0": x_bf16.numpy()}.get)
+    top = explain_pair(ref, port, ctx)[0]
+    assert top.cause == "precision" and top.params["consistent_with"] == "bfloat16 input"

@@ -6,8 +6,9 @@ Seed 001: the talker ran in bf16 on CUDA and f32 on CPU; per-component max diffs
 ``ctx.port_qtype`` set, the bound is that block format's).
 Fires with low confidence so that any real cause outranks it, and only when something
 supports the claim: a stored dtype below float32 on either side (``ctx.ref_dtype`` /
-``ctx.port_dtype``), a GGUF ``ctx.port_qtype``, or one side's values all on the bfloat16 grid
-(a bf16 result written as float32). Between two plain float32 tensors a small noise-like
+``ctx.port_dtype``), a GGUF ``ctx.port_qtype``, one side's values all on the bfloat16 grid
+(a bf16 result written as float32), or the port's recorded input of the module on that grid
+(a module that upcasts to float32 but is fed bf16 values). Between two plain float32 tensors a small noise-like
 difference is left to the other signatures or ``unknown``: calling it rounding would hide
 an accumulation, an approximation or a real bug.
 
@@ -35,6 +36,21 @@ _QTYPE_BOUNDS = {"Q8_0": 4e-2, "Q8_1": 4e-2, "Q6_K": 6e-2, "Q5_0": 0.1, "Q5_1": 
                  "Q5_K": 0.1, "Q4_0": 0.2, "Q4_1": 0.2, "Q4_K": 0.2}
 
 
+def _input_on_bf16_grid(ctx: ExplainContext) -> bool:
+    """The port's own recorded input of this module (``NAME:in0``) was bf16 (its values all
+    on the bf16 grid): the module computed from rounded values even if it wrote float32."""
+    if not ctx.name:
+        return False
+    try:
+        x = ctx.get_port(f"{ctx.name}:in0")
+    except (KeyError, OSError, ValueError):
+        x = None
+    if x is None:
+        return False
+    x = np.asarray(x)
+    return x.dtype.kind == "f" and x.size >= 16 and bool(np.any(x)) and on_bf16_grid(x)
+
+
 @signature("precision", dtypes="float")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
     r, p = paired_sample(ref, port)
@@ -52,7 +68,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         return None  # concentrated in a few elements: not rounding
     declared = {ctx.ref_dtype, ctx.port_dtype} - {"float32", "float64"}
     grid = on_bf16_grid(p) != on_bf16_grid(r)
-    if not (declared or grid or ctx.port_qtype):
+    fed = _input_on_bf16_grid(ctx)
+    if not (declared or grid or ctx.port_qtype or fed):
         return None  # two float32/float64 tensors: nothing says either side was rounded
     if ctx.port_qtype:
         bound = _QTYPE_BOUNDS.get(ctx.port_qtype, 0.25)
@@ -64,8 +81,13 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     if consistent is None:
         return None
     stored = f"; stored dtypes {ctx.ref_dtype}/{ctx.port_dtype}" if declared else ""
-    ongrid = "; port values lie on the bf16 grid" if grid else ""
-    return Finding("precision", 0.3 if declared or grid or ctx.port_qtype else 0.25,
+    ongrid = "; port values lie on the bf16 grid" if grid else \
+        "; the port's recorded input lies on the bf16 grid" if fed else ""
+    if fed and not (declared or grid or ctx.port_qtype):
+        if err > dict(_LEVELS)["bfloat16 or 8-bit"]:
+            return None
+        consistent = "bfloat16 input"
+    return Finding("precision", 0.3,
                    f"rel L2 {fmt(err)}, noise-like (corr with ref {fmt(correlation(d, r))}), "
                    f"consistent with {consistent} rounding{stored}{ongrid}",
                    {"rel_l2": err, "consistent_with": consistent,
