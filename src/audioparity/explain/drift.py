@@ -7,11 +7,14 @@ f16. ``params["power"]`` is the fitted exponent of ``error ∝ position^power``.
 
 Two tests, the second for long signals: (1) the per-position error rises steadily over the
 whole axis; (2) *local* growth — the error relative to each window's own energy, in up to
-128 windows, is small at the start and grows gradually (its running maximum takes many
-windows to climb, no single step) until it saturates. An f32 phase accumulator's error is a
-random walk with a trend: it crosses zero, and once it passes π the sine error wraps and
-stops growing, so only the climb up to the saturation point is tested
-(``params["method"]`` says which test held, ``params["saturates_at"]`` where it stopped).
+128 windows, is small at the start and climbs gradually on a log scale (its running maximum
+takes many windows to rise, no single step) until it saturates. An f32 phase accumulator's
+error is a random walk with a trend that steps up where the phase passes a power of two (the
+f32 spacing doubles): it crosses zero, and once it passes π the sine error wraps and stops
+growing, so only the climb up to the saturation point is tested (``params["method"]`` says
+which test held, ``params["saturates_at"]`` where it stopped). Both tests require the error
+itself to grow, not only the values it is measured against (a crescendo rounded in bf16 is
+``precision``; a fading signal with constant noise is not a drift).
 
 Example
 -------
