@@ -47,6 +47,7 @@ def assert_audio_ok(wav_or_array: str | Path | np.ndarray, sr: int | None = None
     audioparity.errors.InputError
         A file that cannot be read as audio.
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
     wanted = _wanted(expect)
     where, verdict, duration, rate = _judge(wav_or_array, sr, use_vad)
     problems = []

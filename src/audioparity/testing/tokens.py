@@ -42,6 +42,7 @@ def assert_tokens_ok(tokens: TokensLike, codebook_size: int, ref: TokensLike | N
     ValueError
         Ids that cannot be read as tokens (more than 3 dims, a layout that does not fit).
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
     port = _as_tokens(tokens, layout, None)
     ref_tokens = None if ref is None else _as_tokens(ref, layout, port.codebooks)
     result = check_tokens(port, codebook_size, codebooks_expected=codebooks_expected,

@@ -71,6 +71,7 @@ def assert_trace_parity(ref: TraceLike, port: TraceLike,
     audioparity.errors.InputError
         When a trace cannot be read or the two share no tensor (nothing could be checked).
     """
+    __tracebackhide__ = True  # pytest shows the caller's line, not ours
     rules = rules_from_dict(map, "map") if isinstance(map, dict) else map
     with tempfile.TemporaryDirectory(prefix="audioparity-") as tmp:
         ref_t = _as_trace(ref, Path(tmp) / "ref.safetensors")
