@@ -8,6 +8,7 @@ component, and (with inputs recorded, where the catalogue can) named by its caus
 from __future__ import annotations
 
 import numpy as np
+import port_bark
 import port_dac
 import port_encodec
 import port_llamacpp
@@ -25,6 +26,7 @@ FAMILIES = {
     "encodec": (port_encodec, None),
     "dac": (port_dac, None),
     "mimi": (port_mimi, port_mimi.OWN_BUG),  # tanh GELU where the reference uses erf
+    "bark": (port_bark, port_bark.OWN_BUG),  # float causal mask: added, not applied
     "soprano": (port_soprano, {False: ("head", "head"), True: ("head", "head")}),  # ISTFT
     "vocos": (port_vocos, {False: ("head", "head"), True: ("head", "head")}),  # same ISTFT
     "llamacpp": (port_llamacpp, None),
@@ -50,7 +52,15 @@ _MIMI_ENCODER = (
     "downsample, [1,32,20]), mlx-audio's `encoder` is the SEANet encoder ([1,32,40], = ref "
     "encoder.encoder_seanet); compare pairs encoder <- encoder (SHAPE) as the first "
     "divergence, before any planted bug in the decoder")
+_BARK_DROPOUT = (
+    "an exact-name pair of two modules that wrap different tensors is kept: transformers' "
+    "Bark applies attn_dropout to the attention probabilities [1,2,12,12], mlx-audio's to "
+    "the per-head attention output [1,2,12,16]; compare pairs layers.0.attn.attn_dropout <- "
+    "layers.0.attn.attn_dropout (SHAPE) and reports it first (with 16 tokens = head_dim the "
+    "shapes coincide and the catalogue says weights_not_loaded)")
 MISSING: dict[tuple[str, str | None, bool], str] = {
+    **{("bark", bug, inputs): _BARK_DROPOUT
+       for bug in (None, "mlp_gelu_tanh") for inputs in (False, True)},
     ("dac", "convt_shift", False): (
         "order pairs after the first divergence are not monotonic in the port's execution "
         "order: ref decoder.block.1.conv_t1 <- port decoder.model.2.block.2.block.1 (res_unit1's "
@@ -235,3 +245,20 @@ def test_cli_compare_on_a_real_mlx_port(cli, tmp_path):
     assert "decoder.layers.3" in (tmp_path / "bug.html").read_text()
     assert report["first_divergence"]["name"] == "decoder.layers.3"
     assert report["first_divergence"]["causes"][0]["cause"] == "shift"
+
+
+def test_mlx_audio_bark_causal_mask_is_added_not_applied():
+    """Evidence for the FINDINGS.md entry: mlx-audio's Bark GPT passes its causal mask as a
+    float 0/1 array, which ``mx.fast.scaled_dot_product_attention`` adds to the scores; with
+    the same mask as booleans the last-position logits match the reference."""
+    import mlx.core as mx
+    import torch
+
+    ref = port_bark.reference()
+    ids = port_bark.input_ids()
+    with torch.no_grad():
+        last = ref(ids).logits.numpy()[:, -1:]
+    for boolean_mask, matches in ((False, False), (True, True)):
+        port = port_bark.port(ref, boolean_mask=boolean_mask)
+        logits = np.array(port(mx.array(ids.numpy()))[0])  # the port keeps the last position
+        assert bool(_close(last, logits)) is matches
