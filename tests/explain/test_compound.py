@@ -86,3 +86,16 @@ def test_compound_example_runs():
 
     failures, tried = doctest.testmod(compound)
     assert tried > 0 and failures == 0
+
+
+def test_window_only_difference_is_unknown_that_names_the_istft_form(istft_pair):
+    spec, ref, _ = istft_pair
+    port = _mlx_style_istft(torch.from_numpy(spec), ref.shape[-1], norm=1.5,
+                            zero_edges=False).numpy()        # only the window differs
+    ctx = ExplainContext(name="vocoder.istft", get_ref={"vocoder.istft:in0": spec}.get)
+    top = explain_pair(ref, port, ctx)[0]
+    assert top.cause == "unknown"   # no cause in the vocabulary; the description names it
+    form = top.params["istft_form"]
+    assert "symmetric Hann window (ref: periodic Hann window)" in form["differences"]
+    assert not any("DC/Nyquist" in d for d in form["differences"])
+    assert "symmetric Hann" in top.hint

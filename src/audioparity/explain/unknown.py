@@ -27,6 +27,7 @@ from .arrays import (
     spectral_flatness,
 )
 from .finding import ExplainContext, Finding
+from .istft_window import window_difference
 from .registry import signature
 
 
@@ -109,8 +110,13 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding:
         kind = "white-noise-like" if flat > 0.5 else "structured"
         parts.append(f"error spectral flatness {fmt(flat)} ({kind})")
     hint = "no known signature fits: isolate this module (run it on the reference's inputs)"
-    rounding_sized = bool(flat is not None and flat > 0.5 and rel_l2(r, p) <= 2.5e-2
-                          and abs(correlation(d, r)) < 0.5)
+    istft = window_difference(ref, port, ctx)
+    if istft is not None:
+        parts.append(istft["words"])
+        hint = "make the port's ISTFT match the reference's: " + "; ".join(
+            istft["differences"])
+    rounding_sized = bool(istft is None and flat is not None and flat > 0.5
+                          and rel_l2(r, p) <= 2.5e-2 and abs(correlation(d, r)) < 0.5)
     if rounding_sized:
         parts.append("noise-like and as small as bf16/f16 rounding leaves, but both sides are "
                      f"stored as {ref.dtype}/{port.dtype} and nothing records a lower "
@@ -130,4 +136,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding:
     return Finding("unknown", 0.05, "; ".join(parts),
                    {"rel_l2": rel_l2(r, p), "correlation": corr, "variance_ratio": var_ratio,
                     "mean_error": bias, "error_flatness": flat, "concentration": conc,
-                    "rounding_sized": rounding_sized}, hint)
+                    "rounding_sized": rounding_sized,
+                    "istft_form": None if istft is None else
+                    {k: istft[k] for k in ("differences", "ref_form", "port_form", "gain")}},
+                   hint)
