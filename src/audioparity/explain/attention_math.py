@@ -139,7 +139,7 @@ def _output(core: np.ndarray, shape: tuple[int, ...], w_o: np.ndarray | None,
     return None
 
 
-def _base_of(cos: np.ndarray) -> float | None:
+def base_of(cos: np.ndarray) -> float | None:
     """The base among :data:`BASES` whose table is the recorded ``cos``, or None."""
     t, d = cos.shape
     return next((b for b in BASES if np.allclose(tables(np.arange(t), d, b)[0], cos,
@@ -148,7 +148,7 @@ def _base_of(cos: np.ndarray) -> float | None:
 
 def _ref_forms(inp: dict) -> list[dict]:
     if inp["cos"] is not None:
-        base = _base_of(inp["cos"])
+        base = base_of(inp["cos"])
         return [{"variant": v, "cos": inp["cos"], "sin": inp["sin"], "base": base}
                 for v in VARIANTS]
     return [{"variant": v, "base": b} for v in VARIANTS for b in BASES]
@@ -160,7 +160,8 @@ def _port_hypotheses(inp: dict, ref_form: dict, t: int, d: int, hkv: int, h: int
     other_variant = next(v for v in VARIANTS if v != ref_form["variant"])
     rope_forms = [({"variant": other_variant, "base": base, "cos": ref_form.get("cos"),
                     "sin": ref_form.get("sin")},
-                   {"port": other_variant, "ref": ref_form["variant"]},
+                   {"port": other_variant, "ref": ref_form["variant"], "ref_base": base,
+                    "port_base": base},
                    f"{other_variant} RoPE instead of {ref_form['variant']}")]
     bases = BASES if base is not None else ()
     for b in bases:
@@ -173,6 +174,7 @@ def _port_hypotheses(inp: dict, ref_form: dict, t: int, d: int, hkv: int, h: int
         if dim >= 2 and dim % 2 == 0 and base is not None:
             rope_forms.append(({"variant": ref_form["variant"], "base": base, "dim": dim},
                                {"port": ref_form["variant"], "ref": ref_form["variant"],
+                                "ref_base": base, "port_base": base,
                                 "rotary_dim_port": dim, "rotary_dim_ref": d},
                                f"RoPE on the first {dim} of {d} dims only (partial rotary)"))
     for form, params, words in rope_forms:

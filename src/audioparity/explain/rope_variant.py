@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from .arrays import clearly_different, fit_quality, fmt, residual
-from .attention_math import Hypothesis, describe, fit_attention
+from .attention_math import Hypothesis, base_of, describe, fit_attention
 from .finding import ExplainContext, Finding
 from .registry import signature
 from .rope_math import (
@@ -167,7 +167,8 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     if recorded is not None:
         x, cos, sin = recorded
         if cos is not None:
-            tabs = [(None, cos, sin)]
+            flat_cos = np.asarray(cos).reshape(-1, *np.shape(cos)[-2:])[0]
+            tabs = [(base_of(flat_cos), cos, sin)]
             method = "from the recorded input and cos/sin"
         else:
             t, d = x.shape[-2], x.shape[-1]
