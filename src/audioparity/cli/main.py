@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -27,7 +28,8 @@ _EXIT = (typer.Exit,)
 _CLICK_ERROR = (ClickException,)
 _ABORT = (typer.Abort,)
 
-COMMAND_MODULES = ("compare", "explain", "weights", "audio", "tokens", "sweep", "demo")
+COMMAND_MODULES = ("compare", "explain", "weights", "audio", "tokens", "sweep", "demo",
+                   "capture")
 
 
 def build_app(commands: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
@@ -53,13 +55,39 @@ def build_app(commands: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
     return app
 
 
-def _root() -> None:
+def version() -> str:
+    """The installed package's version (``importlib.metadata``)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("audioparity")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from .. import __version__
+
+        return __version__
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"audioparity {version()}")
+        raise typer.Exit(0)
+
+
+def _root(
+    show_version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_print_version,
+        help="Print the version and exit.")] = False,
+) -> None:
     """Subcommands check a port: compare traces, explain a pair, audit weights, inspect audio."""
 
 
 def _commands_for(argv: list[str]) -> tuple[str, ...]:
     """Only the invoked command's module: start-up stays small (the audio stack imports
-    scipy); ``--help`` and unknown words get every command, so help and errors list them."""
+    scipy); ``--version`` needs none; ``--help`` and unknown words get every command, so
+    help and errors list them."""
+    if argv[:1] == ["--version"]:
+        return ()
     return (argv[0],) if argv and argv[0] in COMMAND_MODULES else COMMAND_MODULES
 
 
