@@ -60,3 +60,16 @@ def test_f32_layernorm_fed_bf16_values_is_precision_through_its_recorded_input()
                          get_port={f"{name}:in0": x_bf16.numpy()}.get)
     top = explain_pair(ref, port, ctx)[0]
     assert top.cause == "precision" and top.params["consistent_with"] == "bfloat16 input"
+
+
+def test_bf16_features_recorded_upstream_support_precision_downstream():
+    torch.manual_seed(2)
+    feats = torch.randn(1, 21, 32)
+    norm = torch.nn.LayerNorm(32)
+    ref = norm(feats).detach().numpy()
+    port = norm(feats.bfloat16().float()).detach().numpy()   # only the features were bf16
+    assert _precision()(ref, port, ExplainContext()) is None
+    ctx = ExplainContext(upstream_dtypes={"port": ("bfloat16", "float32")})
+    hit = _precision()(ref, port, ctx)
+    assert hit is not None and hit.params["consistent_with"] == "bfloat16 input"
+    assert "bfloat16 tensors recorded upstream" in hit.detail

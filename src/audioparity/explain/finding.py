@@ -78,7 +78,9 @@ class ExplainContext:
     ``get_ref`` / ``get_port`` fetch other tensors by their reference-side name (a module's
     recorded inputs are ``NAME:in0``, ``NAME:in1`` …) and return None when absent.
     ``history`` holds earlier pairs' metrics dicts (name, max_abs, rel_l2, cosine, snr_db, ok).
-    ``port_qtype`` is the port tensor's GGUF quantization type when it was dequantized.
+    ``port_qtype`` is the port tensor's GGUF quantization type when it was dequantized;
+    ``upstream_dtypes`` the stored dtypes recorded upstream on each side (``"ref"``,
+    ``"port"``), when the caller knows them.
     """
 
     name: str = ""
@@ -91,6 +93,10 @@ class ExplainContext:
     previous_ok: bool | None = None
     history: list[dict] = field(default_factory=list)
     port_qtype: str | None = None  # GGUF quantization type of the port tensor (Q8_0, Q4_K …)
+    #: Stored dtypes of the tensors each side recorded before this one (its inputs
+    #: included), e.g. ``{"port": ("bfloat16",)}``: a model fed bf16 features that writes
+    #: float32 activations still rounds — evidence for ``precision``.
+    upstream_dtypes: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def input(self, index: int = 0, side: str = "ref") -> np.ndarray | None:
         """The module's recorded positional input ``NAME:in{index}`` (None when not recorded).

@@ -7,8 +7,9 @@ Seed 001: the talker ran in bf16 on CUDA and f32 on CPU; per-component max diffs
 Fires with low confidence so that any real cause outranks it, and only when something
 supports the claim: a stored dtype below float32 on either side (``ctx.ref_dtype`` /
 ``ctx.port_dtype``), a GGUF ``ctx.port_qtype``, one side's values all on the bfloat16 grid
-(a bf16 result written as float32), or the port's recorded input of the module on that grid
-(a module that upcasts to float32 but is fed bf16 values). Between two plain float32 tensors a small noise-like
+(a bf16 result written as float32), the port's recorded input of the module on that grid
+(a module that upcasts to float32 but is fed bf16 values), or a lower dtype among the tensors
+recorded upstream (``ctx.upstream_dtypes``: bf16 features fed to a float32 model). Between two plain float32 tensors a small noise-like
 difference is left to the other signatures or ``unknown``: calling it rounding would hide
 an accumulation, an approximation or a real bug.
 
@@ -31,6 +32,8 @@ from .registry import signature
 
 #: Relative L2 errors that rounding (and a few layers of it) can explain, by level.
 _LEVELS = (("float16", 2e-3), ("bfloat16 or 8-bit", 2.5e-2), ("8-bit quantization", 4e-2))
+#: Stored dtypes that round below float32.
+_LOW = {"bfloat16", "float16", "float8_e4m3fn", "float8_e5m2"}
 #: The same for GGUF block formats (the port tensor dequantized).
 _QTYPE_BOUNDS = {"Q8_0": 4e-2, "Q8_1": 4e-2, "Q6_K": 6e-2, "Q5_0": 0.1, "Q5_1": 0.1,
                  "Q5_K": 0.1, "Q4_0": 0.2, "Q4_1": 0.2, "Q4_K": 0.2}
@@ -68,7 +71,9 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         return None  # concentrated in a few elements: not rounding
     declared = {ctx.ref_dtype, ctx.port_dtype} - {"float32", "float64"}
     grid = on_bf16_grid(p) != on_bf16_grid(r)
-    fed = _input_on_bf16_grid(ctx)
+    upstream = sorted({d for side in ("ref", "port") for d in ctx.upstream_dtypes.get(side, ())}
+                      & _LOW)
+    fed = _input_on_bf16_grid(ctx) or bool(upstream)
     if not (declared or grid or ctx.port_qtype or fed):
         return None  # two float32/float64 tensors: nothing says either side was rounded
     if ctx.port_qtype:
@@ -82,11 +87,12 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         return None
     stored = f"; stored dtypes {ctx.ref_dtype}/{ctx.port_dtype}" if declared else ""
     ongrid = "; port values lie on the bf16 grid" if grid else \
+        f"; {'/'.join(upstream)} tensors recorded upstream" if upstream else \
         "; the port's recorded input lies on the bf16 grid" if fed else ""
     if fed and not (declared or grid or ctx.port_qtype):
         if err > dict(_LEVELS)["bfloat16 or 8-bit"]:
             return None
-        consistent = "bfloat16 input"
+        consistent = f"{min(upstream) if upstream else 'bfloat16'} input"
     return Finding("precision", 0.3,
                    f"rel L2 {fmt(err)}, noise-like (corr with ref {fmt(correlation(d, r))}), "
                    f"consistent with {consistent} rounding{stored}{ongrid}",
