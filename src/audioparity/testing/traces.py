@@ -31,6 +31,8 @@ class TraceParityError(AssertionError):
     """A failed :func:`assert_trace_parity`: ``result`` is the comparison, ``report`` the
     HTML report written for it (None when no report folder was set)."""
 
+    __module__ = "audioparity.testing"  # how pytest names it in a failure: the public path
+
     def __init__(self, message: str, result: CompareResult, report: Path | None = None):
         super().__init__(message)
         self.result = result
