@@ -1,10 +1,12 @@
 """Which conventions a port uses, decided from its own tensors' values, and the reading of
 each pair.
 
-A convention is the port's when it explains at least :data:`MIN_SUPPORT` pairs — by making
-their values agree (shapes that differ, or square pairs the values decide), or as the only
-reading their differing shapes allow (their values disagree under every reading: a bug
-upstream) — with at least one value-verified, and more than contradict it. Then every pair is read through it where the shapes call for it,
+A convention that moves elements (channels-last, tokens-first) is the port's when it explains
+at least :data:`MIN_SUPPORT` pairs — by making their values agree (shapes that differ, or
+square pairs the values decide), or as the only reading their differing shapes allow (their
+values disagree under every reading: a bug upstream) — and more than contradict it. A pure
+reshape (a missing batch axis, heads split) moves no element and applies wherever the shapes
+call for it. Then every pair is read through it where the shapes call for it,
 except a pair whose values contradict it (another reading agrees, this one does not): that
 pair is compared as stored, with a note. A reading that fits only a few tensors is not
 applied silently either: those pairs stay shape mismatches, with a note naming the fit.
@@ -24,6 +26,9 @@ from .registry import candidates, describe
 
 #: pairs a convention must explain before it is taken as the port's
 MIN_SUPPORT = 2
+#: conventions that move no element (row-major reshapes): the data is the same bytes, so
+#: they apply wherever the shapes call for them, without a majority
+RESHAPES = frozenset({"batch_axis", "heads"})
 _PARAMETER_LEAVES = ("weight", "bias", "weight_g", "weight_v", "scale", "running_mean",
                      "running_var")
 
@@ -54,7 +59,6 @@ def infer(pairs: list[tuple[str, str]], ref: dict[str, TensorInfo], port: dict[s
     out = Readings()
     options: dict[str, list[tuple[Transform, float]]] = {}
     support: Counter = Counter()  # pairs a reading explains (by values, or alone by shape)
-    verified: Counter = Counter()  # of those, pairs whose values agree under it
     against: Counter = Counter()
     for r, p in pairs:
         ri, pi = ref[r], port[p]
@@ -71,15 +75,14 @@ def infer(pairs: list[tuple[str, str]], ref: dict[str, TensorInfo], port: dict[s
         best, best_d = min(scored, key=lambda s: s[1])
         if best_d <= AGREE and not best.is_identity:
             support.update(best.labels)
-            verified.update(best.labels)
         elif best_d > AGREE and ri.shape != pi.shape and len(cands) == 1:
             support.update(cands[0].labels)  # only this reading fits the shapes (values
             # differ under every reading: a bug downstream of it)
         for t, d in scored:
             if not t.is_identity and d > DISAGREE and best_d <= AGREE and t is not best:
                 against.update(set(t.labels) - set(best.labels))
-    out.adopted = [lab for lab, n in support.items()
-                   if n >= MIN_SUPPORT and verified[lab] >= 1 and n > against[lab]]
+    out.adopted = sorted({lab for lab, n in support.items()
+                          if n >= MIN_SUPPORT and n > against[lab]} | RESHAPES)
     for r, p in pairs:
         out.by_ref[r] = _reading(r, p, ref[r], port[p], options.get(r, []), out)
     return out

@@ -7,7 +7,9 @@
    parent (a port calling ELU as a function has one child less);
 4. :mod:`.suffix` — a wrapper prefix on one side (``model.`` …), when unambiguous;
 5. :mod:`.order` — execution order and shape (under the port conventions), every guess
-   checked by value fingerprints.
+   checked by value fingerprints;
+6. :mod:`.verify` — pairs that are not the same tensor (values or shapes differ and the
+   error does not propagate, or a duplicate of a neighbour's values) are unpaired.
 
 A matcher is a function ``match(state)`` registered with :func:`matcher`; adding one touches
 nothing else.
@@ -36,6 +38,6 @@ def matchers() -> list[tuple[str, Matcher]]:
     return [(name, fn) for _, name, fn in _MATCHERS]
 
 
-from . import exact, map_rules, order, structure, suffix  # noqa: F401
+from . import exact, map_rules, order, structure, suffix, verify  # noqa: F401
 
 __all__ = ["Matcher", "matcher", "matchers"]

@@ -13,10 +13,9 @@ Every guess is then checked by value fingerprints:
   pairs gate with up) — ``order+value``;
 - a guess whose values agree is marked ``order+value``; one that could not be checked
   stays ``order``;
-- a guess whose values disagree while the next checked pair agrees again is dropped (unless
-  the two are strongly correlated: a scale or sign bug on the same tensor): a real bug
-  propagates, a wrong pairing (an ``Identity`` against a codebook lookup) does not. Those
-  tensors are reported as not aligned, with a note, never as a divergence.
+- reference tensors still free are paired with a port tensor computed near them, agreeing
+  values first (:func:`_pair_nearby`); a guess that stays unverified is checked once more by
+  :mod:`.verify` (a real bug propagates, a wrong pairing does not).
 """
 
 from __future__ import annotations
@@ -39,8 +38,11 @@ MAX_DP_CELLS = 40_000_000
 MAX_VALUE_CELLS = 20_000
 #: pairs on each side that bound where a leftover tensor's counterpart may sit
 NEARBY = 2
-#: |correlation| at or above which a disagreeing guess is the same tensor with a bug
-RELATED = 0.9
+#: |correlation| at or above which disagreeing values still vouch for a pair (a scale,
+#: sign or affine slip on the same tensor keeps ~1)
+RELATED = 0.98
+#: port positions around its order guess where a better-agreeing counterpart is looked for
+REPAIR_WINDOW = 4
 
 
 @matcher(50, "order")
@@ -48,10 +50,9 @@ def match(state: AlignState) -> None:
     if not state.by_order:
         return
     _pass(state, repair=True)
-    _pair_nearby(state)
+    _pair_nearby(state, agreeing_only=True)
     _pass(state, repair=False)  # what is left, between the pairs now made
-    _pair_nearby(state)
-    _drop_unpropagated(state)
+    _pair_nearby(state, agreeing_only=False)
 
 
 def _pass(state: AlignState, repair: bool) -> None:
@@ -74,6 +75,11 @@ def _pass(state: AlignState, repair: bool) -> None:
         if len(seg_ref) * len(seg_port) > MAX_DP_CELLS:
             state.skipped_segments += repair
             continue
+        if not repair:  # an unchecked guess never stands a port output in for a ref input
+            seg_ref = [r for r in seg_ref if not is_input(r.name)] or \
+                [r for r in seg_ref if any(is_input(p.name) for p in seg_port)]
+            if not seg_ref:
+                continue
         guesses = {seg_port[b].name: seg_ref[a].name for a, b in _lcs(state, seg_ref, seg_port)}
         if repair:
             _check_by_value(state, seg_ref, seg_port, guesses)
@@ -162,33 +168,41 @@ def _check_by_value(state: AlignState, seg_ref: list[TensorInfo], seg_port: list
             state.matched[p] = (r, "order+value" if state.agrees(r, p) else "order")
         return
     by_ref = {r: p for p, r in guesses.items()}
-    agreeing = {}
-    for r in seg_ref:
-        p = by_ref.get(r.name)
-        if p is not None and state.difference(r.name, p) <= AGREE:
-            agreeing[r.name] = p
-    used = set(agreeing.values())
-    for r in seg_ref:
-        if r.name in agreeing:
-            continue
-        best, best_d = None, AGREE
-        for p in seg_port:
-            if p.name in used or not state.compatible(r, p) or \
-                    state.types_conflict(r.name, p.name):
+    expected = _expected_positions(state, seg_ref, by_ref)
+    agreeing: dict[str, str] = {}
+    used: set[str] = set()
+    for tier in (0, 1):  # values that agree first, then values that correlate
+        for r in seg_ref:
+            p = by_ref.get(r.name)
+            if r.name in agreeing or p is None or p in used:
                 continue
-            d = state.difference(r.name, p.name)
-            if d <= best_d:
-                best, best_d = p.name, d
-        if best is not None:
-            agreeing[r.name] = best
-            used.add(best)
+            key = _value_key(state, r.name, p)
+            if key is not None and key[0] == tier and _may_pair(state, r, state.port_info[p],
+                                                                 tier):
+                agreeing[r.name] = p
+                used.add(p)
+        for r in seg_ref:
+            if r.name in agreeing:
+                continue
+            best, best_key = None, None
+            for p in seg_port:
+                if p.name in used or \
+                        abs(state.port_pos[p.name] - expected[r.name]) > REPAIR_WINDOW or \
+                        not _may_pair(state, r, p, tier):
+                    continue
+                key = _value_key(state, r.name, p.name)
+                if key is not None and key[0] == tier and (best_key is None or key < best_key):
+                    best, best_key = p.name, key
+            if best is not None:
+                agreeing[r.name] = best
+                used.add(best)
     for r, p in agreeing.items():
         state.matched[p] = (r, "order+value")
     # guesses whose values disagree are left to _pair_nearby (closest values) and the
     # second order pass: an order guess must not win over a candidate that fits better
 
 
-def _pair_nearby(state: AlignState) -> None:
+def _pair_nearby(state: AlignState, agreeing_only: bool) -> None:
     """Pair a reference tensor still free with a free port tensor computed near it.
 
     "Near" is between the port tensors of the two pairs before and the two after it in
@@ -208,44 +222,57 @@ def _pair_nearby(state: AlignState) -> None:
             continue
         for j in range(min(around) + 1, max(around)):
             cand = state.port[j]
-            if cand.name not in free_port or not state.compatible(info, cand) or \
-                    state.types_conflict(info.name, cand.name):
+            if cand.name not in free_port or not _may_pair(state, info, cand):
                 continue
+            key = _value_key(state, info.name, cand.name)
+            if key is not None and key[0] > 0 and is_input(info.name) != is_input(cand.name):
+                key = None  # a correlation never pairs an input with an output
             d = state.difference(info.name, cand.name)
-            if d < float("inf"):
-                options.append((d, state.ref_pos[info.name], j, info.name, cand.name))
+            if key is not None or (d < float("inf") and not agreeing_only):
+                rank = key if key is not None else (2, d)
+                options.append((rank, state.ref_pos[info.name], j, info.name, cand.name, d))
     taken: set[str] = set()
-    for d, _, _, ref, port in sorted(options):  # closest values first, then earliest
+    for rank, _, _, ref, port, d in sorted(options):  # best values first, then earliest
         if ref in taken or port not in free_port:
             continue
-        state.matched[port] = (ref, "order+value" if d <= AGREE else "order")
+        state.matched[port] = (ref, "order+value" if rank[0] < 2 else "order")
         taken.add(ref)
         free_port.discard(port)
 
 
-def _drop_unpropagated(state: AlignState) -> None:
-    """Unpair disagreeing order guesses whose error does not propagate.
+def _value_key(state: AlignState, ref: str, port: str) -> tuple[int, float] | None:
+    """How well the values vouch for a pair (lower is better), None when they do not: they
+    agree (0, difference), or they correlate at |corr| >= RELATED — the same tensor with a
+    scale or sign slip, which must still pair (1, -correlation)."""
+    d = state.difference(ref, port)
+    if d <= AGREE:
+        return (0, d)
+    if d == float("inf"):
+        return None
+    rel = state.relatedness(ref, port)
+    if rel is not None and rel >= RELATED:
+        return (1, -rel)
+    return None
 
-    A guess (method ``order``: values not agreeing) is dropped when the next pair that is not
-    itself such a guess agrees, unless the two are strongly correlated (a scale, sign or
-    precision bug on the same tensor).
-    """
-    if state.fingerprints is None:
-        return
-    by_ref = sorted(((state.ref_pos[r], p, r, m) for p, (r, m) in state.matched.items()))
-    run: list[tuple[str, str]] = []
-    for _, p, r, method in by_ref:
-        if method == "order" and state.difference(r, p) > AGREE:
-            run.append((p, r))
-            continue
-        if run and state.difference(r, p) <= AGREE:
-            for p_bad, r_bad in run:
-                rel = state.relatedness(r_bad, p_bad)
-                if rel is not None and rel >= RELATED:
-                    continue
-                del state.matched[p_bad]
-                state.notes.append(
-                    f"'{r_bad}' and port '{p_bad}' sit at the same place with compatible "
-                    "shapes but their values differ and the tensors after them agree: not "
-                    "the same tensor, left unaligned")
-        run = []
+
+def _may_pair(state: AlignState, r: TensorInfo, p: TensorInfo, tier: int = 0) -> bool:
+    """Shapes compatible, module kinds not in conflict, and not a port *input* standing for a
+    reference *output* (a port that records inputs has the output itself too); a correlation
+    (``tier`` 1) never pairs an input with an output: a norm's input and output correlate."""
+    if is_input(p.name) != is_input(r.name) and (is_input(p.name) or tier > 0):
+        return False
+    return state.compatible(r, p) and not state.types_conflict(r.name, p.name)
+
+
+def _expected_positions(state: AlignState, seg_ref: list[TensorInfo], by_ref: dict[str, str]
+                        ) -> dict[str, int]:
+    """Where each reference tensor's counterpart should sit in the port: its order guess, else
+    just after the previous guess."""
+    out, last = {}, -1
+    for r in seg_ref:
+        if r.name in by_ref:
+            last = state.port_pos[by_ref[r.name]]
+            out[r.name] = last
+        else:
+            out[r.name] = last + 1
+    return out
