@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest_plugins = ["pytester"]
-
 
 @dataclass(frozen=True)
 class Demo:
