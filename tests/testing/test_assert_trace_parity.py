@@ -85,3 +85,23 @@ def test_a_port_trace_that_stops_early_fails_as_incomplete(demo, tmp_path):
     assert message.startswith("port trace is incomplete: ")
     assert f"last aligned: {names[len(names) // 2 - 1]}" in message
     assert f"all {len(kept)} aligned pairs are within tolerance" in message
+
+
+def test_map_rules_given_as_a_dict_pair_the_port_names():
+    """A port that names its tensors its own way; the map says which is which."""
+    rng = np.random.default_rng(0)
+    h = rng.standard_normal((1, 16, 32)).astype(np.float32)
+    y = np.tanh(h @ rng.standard_normal((32, 8)).astype(np.float32))
+    ref = {"net.encoder": h, "net.decoder": y, "output": y}
+    port = {"enc_out": h, "dec_out": y, "result": y}
+    rules = {"pairs": {"enc_out": "net.encoder", "dec_out": "net.decoder", "result": "output"}}
+    result = assert_trace_parity(ref, port, map=rules)
+    assert [(e.port_name, e.method) for e in result.entries] == [
+        ("enc_out", "map"), ("dec_out", "map"), ("result", "map")]
+    port["dec_out"] = -y  # a sign flip: the message shows both names and the pairing
+    with pytest.raises(AssertionError) as info:
+        assert_trace_parity(ref, port, map=rules)
+    message = str(info.value)
+    assert "port diverges from the reference at net.decoder" in message
+    assert "port name: dec_out (aligned by map)" in message
+    assert "dec_out (map)" in message and "  sign  " in message
