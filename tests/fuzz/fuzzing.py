@@ -13,9 +13,11 @@ so a failure there reproduces).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import os
+import signal
 import struct
 import tempfile
 from collections.abc import Callable
@@ -82,6 +84,31 @@ def mutated(draw, seed: bytes, hot: int = 256) -> bytes:
     return bytes(data)
 
 
+#: A case still running after this long is a hang: it is stopped and fails (hypothesis's
+#: deadline only judges a case once it has returned).
+HANG_S = 20.0
+
+
+class CaseHung(BaseException):
+    """Raised into a reader that runs past :data:`HANG_S` (a BaseException, so no reader's
+    ``except Exception`` can swallow it)."""
+
+
+@contextlib.contextmanager
+def hard_timeout(seconds: float):
+    """Interrupt the block with :class:`CaseHung` after ``seconds`` (main thread, POSIX)."""
+    def hung(signum, frame):
+        raise CaseHung(f"case still running after {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 class Workdir:
     """A fresh file name per case (no case reads a file an earlier case still maps)."""
 
@@ -114,7 +141,8 @@ def read_or_refuse(path: Path, read: Callable[[Path], object]) -> str:
     """
     before = digest(path)
     try:
-        read(path)
+        with hard_timeout(HANG_S):
+            read(path)
         outcome = "read"
     except InputError as exc:
         text = str(exc)

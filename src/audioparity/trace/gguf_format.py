@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import InputError
 from .base import DAMAGED, TensorInfo, Trace, ordered, resolve_repeats
+from .gguf_check import check_gguf_header
 from .safetensors_format import ORDER_KEY
 
 _PLAIN = {"F32": "float32", "F16": "float16", "F64": "float64", "BF16": "bfloat16",
@@ -28,6 +29,7 @@ class GGUFTrace(Trace):
         super().__init__(Path(path))
         import gguf
 
+        check_gguf_header(self.path)  # gguf trusts every count: bound them first
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # gguf warns on duplicate keys, then raises
