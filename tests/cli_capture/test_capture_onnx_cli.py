@@ -173,3 +173,26 @@ def test_bad_input_is_one_line_naming_the_file_and_exit_2(exported, cli, tmp_pat
     line = _one_line_error(*cli("capture", "onnx", *args), blamed)
     assert expected in line
     assert not out.exists()
+
+
+def test_shapes_only_the_runtime_refuses_are_one_line_naming_the_model(cli, tmp_path):
+    """Symbolic dims accept any size before the run; Add then refuses 3 + 4 elements."""
+    from onnx import TensorProto, helper, save
+
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["a", "b"], ["y"], name="/add/Add")], "add",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["n"]),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, ["m"])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    save(helper.make_model(graph), str(tmp_path / "add.onnx"))
+    np.save(tmp_path / "a.npy", np.ones(3, np.float32))
+    np.save(tmp_path / "b.npy", np.ones(4, np.float32))
+    args = ["capture", "onnx", tmp_path / "add.onnx", "-i", f"a={tmp_path / 'a.npy'}",
+            "-i", f"b={tmp_path / 'b.npy'}", "-o", tmp_path / "t.safetensors"]
+    line = _one_line_error(*cli(*args), "add.onnx")
+    assert "onnxruntime failed" in line
+    np.save(tmp_path / "b.npy", np.full(3, 2, np.float32))
+    code, _, err = cli(*args)
+    assert code == 0, err
+    with open_trace(tmp_path / "t.safetensors") as trace:
+        np.testing.assert_allclose(trace.read("output"), np.full(3, 3.0))
