@@ -172,8 +172,11 @@ def onnx_command(
     if out.suffix.lower() != ".safetensors":
         raise UsageError(f"-o {out}: a trace is written as .safetensors")
     feeds = read_inputs(inputs, model, model_inputs(model))
-    import onnxruntime
-
+    try:
+        import onnxruntime
+    except ImportError:
+        raise InputError(model, "onnxruntime not installed (pip install 'audioparity[onnx]')"
+                         ) from None
     meta = {"source": "onnxruntime", "model": model.name,
             "onnxruntime": onnxruntime.__version__,
             "inputs": {n: list(a.shape) for n, a in feeds.items()}}
