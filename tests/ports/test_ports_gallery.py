@@ -39,60 +39,28 @@ CONVENTION = {"encodec": "channels-last", "dac": "channels-last", "soprano": "ch
 SLOW: set[str] = set()
 
 #: what the tool cannot do yet: (family, bug or None, inputs recorded) -> the missing feature
-_LLAMA_NO_INPUTS = (
-    "an unrelated order pair survives in layer 0 only: with no recorded inputs neither side "
-    "has the other's tensor between Kcur-0#1 and ffn_norm-0 (ref o_proj, self_attn; port "
-    "kqv_out-0 = o_proj's input, ffn_inp-0 = residual + o_proj); compare's notes drop "
-    "self_attn <- kqv_out-0 ('values differ, the tensors after them agree') but keep "
-    "model.layers.0.self_attn.o_proj <- ffn_inp-0 (method 'order', FAIL, values unrelated) "
-    "and report it as the first divergence; in layers 1-3 the same pair is dropped")
-_MIMI_ENCODER = (
-    "an exact-name pair whose shapes differ is kept although both tensors have a value "
-    "match elsewhere: transformers' `encoder` is MimiModel's whole encoder path (after "
-    "downsample, [1,32,20]), mlx-audio's `encoder` is the SEANet encoder ([1,32,40], = ref "
-    "encoder.encoder_seanet); compare pairs encoder <- encoder (SHAPE) as the first "
-    "divergence, before any planted bug in the decoder")
-_BARK_DROPOUT = (
-    "an exact-name pair of two modules that wrap different tensors is kept: transformers' "
-    "Bark applies attn_dropout to the attention probabilities [1,2,12,12], mlx-audio's to "
-    "the per-head attention output [1,2,12,16]; compare pairs layers.0.attn.attn_dropout <- "
-    "layers.0.attn.attn_dropout (SHAPE) and reports it first (with 16 tokens = head_dim the "
-    "shapes coincide and the catalogue says weights_not_loaded)")
+_DROPPED_AT_THE_BUG = (
+    "the verify matcher (af84cb2) drops the pairs at and after the planted bug because their "
+    "values disagree (no later layer confirms them), so the first divergence it reports is "
+    "a later pair that survived; the pair at the bug must be kept when it sits where the "
+    "order alignment of the agreeing neighbours puts it: ")
 MISSING: dict[tuple[str, str | None, bool], str] = {
-    **{("bark", bug, inputs): _BARK_DROPOUT
-       for bug in (None, "mlp_gelu_tanh") for inputs in (False, True)},
-    ("dac", "convt_shift", False): (
-        "order pairs after the first divergence are not monotonic in the port's execution "
-        "order: ref decoder.block.1.conv_t1 <- port decoder.model.2.block.2.block.1 (res_unit1's "
-        "conv, not the ConvTranspose decoder.model.2.block.1), then res_unit1.conv2 <- "
-        "decoder.model.2.block.4 and res_unit2.snake1 <- decoder.model.2.block (the whole "
-        "block, executed last): crossing pairs; catalogue says weights_not_loaded"),
-    ("dac", "convt_shift", True): (
-        "order pairs after the first divergence: ref decoder.block.1.conv_t1 <- port "
-        "decoder.model.2.block.2:in0 (the next module's input) instead of the ConvTranspose's "
-        "own output decoder.model.2.block.1"),
-    ("vocos", None, False): (
-        "no missing-batch-axis convention on MLX traces: mlx-audio's Vocos head returns "
-        "[2304] where torch's returns [1, 2304]; the own ISTFT bug is reported as a SHAPE pair"),
-    ("vocos", None, True): (
-        "no missing-batch-axis convention on MLX traces: head [2304] vs [1, 2304] is a SHAPE "
-        "pair"),
-    ("vocos", "embed_layout", False): (
-        "the port's majority convention (channels-last) is not applied to a tensor whose "
-        "values are wrong: backbone.embed [1,32,10] vs [1,10,32] is a SHAPE pair, not a "
-        "value divergence"),
-    **{("mimi", bug, inputs): _MIMI_ENCODER
-       for bug in ("norm_eps", "trim_left", "elu_alpha") for inputs in (False, True)},
-    ("llamacpp", None, False): _LLAMA_NO_INPUTS,
-    ("llamacpp", "rope_interleaved", False): _LLAMA_NO_INPUTS,
-    ("llamacpp", "ffn_norm_eps", False): _LLAMA_NO_INPUTS,
-    ("llamacpp", "ffn_up_scale", False): _LLAMA_NO_INPUTS,
-    ("llamacpp", "ffn_up_scale", True): (
-        "a position pair rejected in every correct layer is trusted in the buggy one: in "
-        "layers 0-2 compare leaves model.layers.N.mlp.act_fn (silu(gate)) <- ffn_swiglu-N "
-        "(silu(gate) * up) unaligned because the tensors after them agree; in layer 3, where "
-        "ffn_up-3 is wrong, nothing after agrees, the pair is kept and reported first (before "
-        "up_proj <- ffn_up-3) with weights_not_loaded"),
+    ("dac", "snake_exp", False): _DROPPED_AT_THE_BUG + (
+        "ref decoder.block.0.snake1 <- port decoder.model.1.block.0 is dropped; reported "
+        "decoder.snake1 <- decoder.model.3 (the final Snake, unknown)"),
+    ("dac", "snake_exp", True): _DROPPED_AT_THE_BUG + (
+        "reported decoder.snake1:in0 <- decoder.model.2.block.4 (unknown)"),
+    ("dac", "convt_shift", False): _DROPPED_AT_THE_BUG + (
+        "ref decoder.block.1.conv_t1 <- port decoder.model.2.block.1 is dropped; reported "
+        "decoder.block.1.res_unit1.snake2 <- decoder.model.2.block.3.block.0 (a crossing "
+        "pair: block.3 is res_unit2), weights_not_loaded"),
+    ("dac", "convt_shift", True): _DROPPED_AT_THE_BUG + (
+        "reported decoder.block.1.res_unit1.snake1:in0 <- decoder.model.2.block.2.block.2:in0 "
+        "(weights_not_loaded)"),
+    ("mimi", "trim_left", True): _DROPPED_AT_THE_BUG + (
+        "ref decoder.decoder_seanet.layers.5 <- port decoder.layers.1.upsample is dropped; "
+        "reported decoder.decoder_seanet.layers.6.block.1.conv:in0 (the next resnet's conv "
+        "input; shift named)"),
 }
 
 
@@ -211,9 +179,9 @@ def test_mlx_audio_mimi_gelu_is_tanh_where_the_reference_is_erf(tmp_path):
 _DAC_CRASH = (
     "a guessed pair at the truncated end of the port trace is taken although its values "
     "disagree: the port's last tensors are decoder.model.1.block (the Sequential) and "
-    "decoder.model.1 (the block), both equal to ref decoder.block.0; order+shape pairs ref "
-    "decoder.block.0 <- decoder.model.1.block and ref decoder.block.1.snake1 <- "
-    "decoder.model.1 (values unrelated) and reports divergent instead of incomplete")
+    "decoder.model.1 (the block), both equal to ref decoder.block.0; compare pairs ref "
+    "decoder.block.1.snake1 <- decoder.model.1 (values unrelated, the tensor equals the "
+    "previous reference tensor) and reports divergent instead of incomplete")
 
 
 @pytest.mark.parametrize("module", [
