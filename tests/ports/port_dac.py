@@ -18,8 +18,8 @@ Names differ in structure, not only by ``.layers.``: HF ``encoder.conv1`` is the
 Planted bugs:
 
 - ``snake_exp``: the first decoder block's Snake uses ``exp(alpha)`` for ``alpha`` (a
-  log-scale parameter read as linear, seed 001's SnakeBeta) -> ``decoder.block.0.snake1``;
-  the catalogue does not name it (per-channel alpha: no single elementwise form fits)
+  log-scale parameter read as linear, seed 001's SnakeBeta) -> ``decoder.block.0.snake1``,
+  cause ``activation`` (SPEC: "Snake alpha vs exp(alpha)")
 - ``convt_shift``: the second decoder block's ConvTranspose trims one sample too many on the
   left and one too few on the right (output shifted by one sample) -> ``decoder.block.1.conv_t1``
 """
@@ -40,7 +40,8 @@ MLX = {"encoder_dim": 4, "encoder_rates": [2, 4], "latent_dim": 16, "decoder_dim
 SAMPLES = 256
 
 BUGS = {
-    "snake_exp": Bug("snake_exp", "decoder.block.0.snake1", (), port="decoder.model.1.block.0"),
+    "snake_exp": Bug("snake_exp", "decoder.block.0.snake1", ("activation",),
+                     port="decoder.model.1.block.0"),
     "convt_shift": Bug("convt_shift", "decoder.block.1.conv_t1", ("shift",),
                        port="decoder.model.2.block.1"),
 }

@@ -57,8 +57,7 @@ BUGS = {
                     ("norm_eps",), port="decoder_transformer.transformer.layers.0.norm2"),
     "trim_left": Bug("trim_left", "decoder.decoder_seanet.layers.5", ("shift",),
                      port="decoder.layers.1.upsample"),
-    # the catalogue has no ELU-alpha form: by hand it says unknown (corr 0.9997) on this pair
-    "elu_alpha": Bug("elu_alpha", "decoder.decoder_seanet.layers.4", (),
+    "elu_alpha": Bug("elu_alpha", "decoder.decoder_seanet.layers.4", ("activation",),
                      port="decoder.layers.1.elu"),
 }
 #: the port calls its ELUs as ``nn.elu(x, alpha=1.0)``: the MLX capture records them with

@@ -51,7 +51,9 @@ MISSING: dict[tuple[str, str | None, bool], str] = {
         "ref decoder.block.0.snake1 <- port decoder.model.1.block.0 is dropped; reported "
         "decoder.snake1 <- decoder.model.3 (the final Snake, unknown)"),
     ("dac", "snake_exp", True): _DROPPED_AT_THE_BUG + (
-        "reported decoder.snake1:in0 <- decoder.model.2.block.4 (unknown)"),
+        "reported decoder.snake1:in0 <- decoder.model.2.block.4 (unknown). And at the right "
+        "pair the catalogue has no Snake form: ref = x + sin²(αx)/α, port the same with "
+        "exp(α), α per channel, fitted from the recorded input -> unknown, not activation"),
     ("dac", "convt_shift", False): _DROPPED_AT_THE_BUG + (
         "ref decoder.block.1.conv_t1 <- port decoder.model.2.block.1 is dropped; reported "
         "decoder.block.1.res_unit1.snake2 <- decoder.model.2.block.3.block.0 (a crossing "
@@ -59,6 +61,10 @@ MISSING: dict[tuple[str, str | None, bool], str] = {
     ("dac", "convt_shift", True): _DROPPED_AT_THE_BUG + (
         "reported decoder.block.1.res_unit1.snake1:in0 <- decoder.model.2.block.2.block.2:in0 "
         "(weights_not_loaded)"),
+    ("mimi", "elu_alpha", True): (
+        "the catalogue has no ELU-alpha form: ref elu(x, 1), port elu(x, 0.5) on the same "
+        "recorded input (decoder.decoder_seanet.layers.4:in0) -> unknown (corr 0.9997); "
+        "on EnCodec's ELU it fits leaky_relu(0.445) instead"),
     ("bark", None, True): (
         "the catalogue does not name a causal mask that is not applied: at "
         "layers.0.attn.out_proj:in0 (heads merged, only the last position exact) it says "
