@@ -244,3 +244,21 @@ def test_mlx_audio_bark_causal_mask_is_added_not_applied():
         port = port_bark.port(ref, boolean_mask=boolean_mask)
         logits = np.array(port(mx.array(ids.numpy()))[0])  # the port keeps the last position
         assert bool(_close(last, logits)) is matches
+
+
+def test_cli_suggested_map_of_a_llamacpp_dump_round_trips(cli, tmp_path):
+    """``--suggest-map`` on the llama.cpp-style dump writes the pairing it found; comparing
+    again with that map gives the same verdict, and a planted bug is still found there."""
+    ref, port = port_llamacpp.build(tmp_path / "ok", inputs=True)
+    code, _, _ = cli("compare", ref, port, "--suggest-map", tmp_path / "map.yaml")
+    assert code == 0 and "ffn_up-0" in (tmp_path / "map.yaml").read_text()
+    code, out, _ = cli("compare", ref, port, "--map", tmp_path / "map.yaml")
+    assert code == 0 and "parity" in out
+    ref, port = port_llamacpp.build(tmp_path / "bug", "ffn_up_scale", inputs=True)
+    code, _, _ = cli("compare", ref, port, "--map", tmp_path / "map.yaml", "--json",
+                     tmp_path / "bug.json")
+    import json
+
+    first = json.loads((tmp_path / "bug.json").read_text())["first_divergence"]
+    assert code == 1 and (first["name"], first["port_name"]) == (
+        "model.layers.3.mlp.up_proj", "ffn_up-3")
