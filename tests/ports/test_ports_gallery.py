@@ -7,6 +7,8 @@ component, and (with inputs recorded, where the catalogue can) named by its caus
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import port_bark
 import port_dac
@@ -214,8 +216,6 @@ def test_crashing_port_leaves_a_partial_trace_that_compares_incomplete(module, t
 def test_cli_compare_on_a_real_mlx_port(cli, tmp_path):
     """``audioparity compare ref port`` (no map): EnCodec at parity exits 0; the same port
     with a planted ConvTranspose trim exits 1 and names the layer in its JSON."""
-    import json
-
     ref, port = port_encodec.build(tmp_path / "ok")
     code, out, _ = cli("compare", ref, port)
     assert code == 0 and "parity" in out
@@ -257,8 +257,6 @@ def test_cli_suggested_map_of_a_llamacpp_dump_round_trips(cli, tmp_path):
     ref, port = port_llamacpp.build(tmp_path / "bug", "ffn_up_scale", inputs=True)
     code, _, _ = cli("compare", ref, port, "--map", tmp_path / "map.yaml", "--json",
                      tmp_path / "bug.json")
-    import json
-
     first = json.loads((tmp_path / "bug.json").read_text())["first_divergence"]
     assert code == 1 and (first["name"], first["port_name"]) == (
         "model.layers.3.mlp.up_proj", "ffn_up-3")
