@@ -62,6 +62,8 @@ class AlignState:
         self.port_info = {i.name: i for i in self.port}
         self.ref_pos = {i.name: k for k, i in enumerate(self.ref)}
         self.port_pos = {i.name: k for k, i in enumerate(self.port)}
+        self._differences: dict[tuple[str, str], float] = {}
+        self._relatedness: dict[tuple[str, str], float | None] = {}
 
     # -- bookkeeping ------------------------------------------------------------------
     def ref_owner(self) -> dict[str, str]:
@@ -102,6 +104,12 @@ class AlignState:
 
     def difference(self, ref_name: str, port_name: str) -> float:
         """Fingerprint difference of a pair under its best reading (inf when unknown)."""
+        key = (ref_name, port_name)
+        if key not in self._differences:
+            self._differences[key] = self._difference(ref_name, port_name)
+        return self._differences[key]
+
+    def _difference(self, ref_name: str, port_name: str) -> float:
         if self.fingerprints is None:
             return float("inf")
         r, p = self.ref_info[ref_name], self.port_info[port_name]
@@ -115,6 +123,12 @@ class AlignState:
 
     def relatedness(self, ref_name: str, port_name: str) -> float | None:
         """|correlation| of the pair's fingerprints under its best reading (None: unknown)."""
+        key = (ref_name, port_name)
+        if key not in self._relatedness:
+            self._relatedness[key] = self._related(ref_name, port_name)
+        return self._relatedness[key]
+
+    def _related(self, ref_name: str, port_name: str) -> float | None:
         from .fingerprint import relatedness
 
         if self.fingerprints is None:

@@ -29,7 +29,7 @@ import numpy as np
 from ...trace import TensorInfo
 from ..fingerprint import AGREE
 from ..mapping import split_name
-from ..state import AlignState, is_input
+from ..state import AlignState, is_input, module_kind
 from . import matcher
 
 #: DP cells above which the order pass gives up on a segment (memory: 4 bytes a cell)
@@ -38,6 +38,9 @@ MAX_DP_CELLS = 40_000_000
 MAX_VALUE_CELLS = 20_000
 #: pairs on each side that bound where a leftover tensor's counterpart may sit
 NEARBY = 2
+USE_VALUES_IN_LCS = False
+#: LCS weight added to a cell whose values agree (shape scores are 1-6)
+VALUE_BONUS = 8
 #: |correlation| at or above which disagreeing values still vouch for a pair (a scale,
 #: sign or affine slip on the same tensor keeps ~1)
 RELATED = 0.98
@@ -59,12 +62,7 @@ def _pass(state: AlignState, repair: bool) -> None:
     """LCS in every segment between monotonic anchors (the pairs made so far)."""
     ref_pos, port_pos = state.ref_pos, state.port_pos
     anchors = sorted((ref_pos[r], port_pos[p]) for p, (r, _) in state.matched.items())
-    mono, last_j = [], -1
-    for i, j in anchors:
-        if j > last_j:
-            mono.append((i, j))
-            last_j = j
-    bounds = [(-1, -1)] + mono + [(len(state.ref), len(state.port))]
+    bounds = [(-1, -1)] + _monotonic(anchors) + [(len(state.ref), len(state.port))]
     for (i0, j0), (i1, j1) in itertools.pairwise(bounds):
         taken = {r for r, _ in state.matched.values()}
         seg_ref = [state.ref[i] for i in range(i0 + 1, i1) if state.ref[i].name not in taken]
@@ -80,7 +78,10 @@ def _pass(state: AlignState, repair: bool) -> None:
                 [r for r in seg_ref if any(is_input(p.name) for p in seg_port)]
             if not seg_ref:
                 continue
-        guesses = {seg_port[b].name: seg_ref[a].name for a, b in _lcs(state, seg_ref, seg_port)}
+        with_values = USE_VALUES_IN_LCS and repair and state.fingerprints is not None and \
+            _compatible_cells(state, seg_ref, seg_port) <= MAX_VALUE_CELLS
+        guesses = {seg_port[b].name: seg_ref[a].name
+                   for a, b in _lcs(state, seg_ref, seg_port, with_values)}
         if repair:
             _check_by_value(state, seg_ref, seg_port, guesses)
             continue
@@ -93,6 +94,25 @@ def _leaf(name: str) -> str:
     """Last path component plus suffix: ``mlp.gate_proj:out1`` -> ``gate_proj:out1``."""
     _, path, suffix = split_name(name)
     return path.rsplit(".", 1)[-1] + suffix
+
+
+def _compatible_cells(state: AlignState, seg_ref: list[TensorInfo],
+                      seg_port: list[TensorInfo]) -> int:
+    """How many (reference, port) pairs of a segment have compatible shapes."""
+    ref_shapes: dict[tuple, TensorInfo] = {}
+    port_shapes: dict[tuple, TensorInfo] = {}
+    for r in seg_ref:
+        ref_shapes.setdefault(r.shape, r)
+    for p in seg_port:
+        port_shapes.setdefault(p.shape, p)
+    ref_counts = Counter(r.shape for r in seg_ref)
+    port_counts = Counter(p.shape for p in seg_port)
+    return sum(ref_counts[rs] * port_counts[ps] for rs, rinfo in ref_shapes.items()
+               for ps, pinfo in port_shapes.items() if state.compatible(rinfo, pinfo))
+
+
+def _kind(modules: dict[str, str], name: str) -> str | None:
+    return module_kind(modules.get(split_name(name)[1]))
 
 
 def _shape_score(state: AlignState, r: TensorInfo, p: TensorInfo) -> int:
@@ -109,43 +129,67 @@ def _shape_score(state: AlignState, r: TensorInfo, p: TensorInfo) -> int:
     return score
 
 
-def _lcs(state: AlignState, a: list[TensorInfo], b: list[TensorInfo]) -> list[tuple[int, int]]:
-    """Weighted LCS, vectorised one row at a time (see the module docstring for weights)."""
+def _lcs(state: AlignState, a: list[TensorInfo], b: list[TensorInfo],
+         with_values: bool = False) -> list[tuple[int, int]]:
+    """Weighted LCS, vectorised one row at a time (see the module docstring for weights).
+
+    Module kinds recorded on both sides add 1 when they agree and forbid the pair when they
+    differ; with ``with_values``, agreeing fingerprints add :data:`VALUE_BONUS`. Among equally good alignments the one that pairs early tensors with early ones
+    wins (the DP runs over suffixes and is read front to back): the pairs nearest the last
+    anchor are the reliable ones, and a port with extra tensors (wrappers) or a trace that
+    stops early is not shifted at its start.
+    """
     n, m = len(a), len(b)
+    ra, rb = a[::-1], b[::-1]
     shapes_b: dict[tuple, list[int]] = {}
-    for j, x in enumerate(b):
+    for j, x in enumerate(rb):
         shapes_b.setdefault((x.shape, is_input(x.name)), []).append(j)
-    leaf_ids: dict[str, int] = {}
-    b_leaf = np.array([leaf_ids.setdefault(_leaf(x.name), len(leaf_ids)) for x in b])
+    ids: dict[str, int] = {}
+    b_leaf = np.array([ids.setdefault(_leaf(x.name), len(ids)) for x in rb])
+    b_kind = np.array([ids.setdefault("kind:" + k, len(ids)) if k else -2
+                       for k in (_kind(state.port_modules, x.name) for x in rb)])
     row_cache: dict[tuple, np.ndarray] = {}
     table = np.zeros((n + 1, m + 1), dtype=np.int32)
-    weights = np.zeros((n, m), dtype=np.int8)
-    for i, x in enumerate(a):
+    weights = np.zeros((n, m), dtype=np.int16)
+    for i, x in enumerate(ra):
         key = (x.shape, is_input(x.name))
         if key not in row_cache:
-            w = np.zeros(m, dtype=np.int8)
+            w = np.zeros(m, dtype=np.int16)
             for cols in shapes_b.values():
-                rep = b[cols[0]]
-                w[cols] = _shape_score(state, x, rep)
+                w[cols] = _shape_score(state, x, rb[cols[0]])
             row_cache[key] = w
         w = row_cache[key]
-        w = np.where(w > 0, w + (b_leaf == leaf_ids.get(_leaf(x.name), -1)), 0)
+        w = np.where(w > 0, w + (b_leaf == ids.get(_leaf(x.name), -1)), 0)
+        kind = _kind(state.ref_modules, x.name)
+        if kind:
+            k_id = ids.setdefault("kind:" + kind, len(ids))
+            w = np.where((b_kind >= 0) & (b_kind != k_id), 0, w + (b_kind == k_id))
+        if with_values:  # values that agree outweigh any shape or name evidence
+            w = w.copy()
+            for j in np.flatnonzero(w):
+                if state.difference(x.name, rb[j].name) <= AGREE:
+                    w[j] += VALUE_BONUS
         weights[i] = w
         prev = table[i]
         t = np.maximum(prev[1:], np.where(w > 0, prev[:-1] + w, 0))
         table[i + 1, 1:] = np.maximum.accumulate(t)
+
+    def best(i: int, j: int) -> int:  # best score of a[i:] against b[j:]
+        return int(table[n - i, m - j])
+
     pairs = []
-    i, j = n, m
-    while i > 0 and j > 0:
-        w = int(weights[i - 1, j - 1])
-        if table[i - 1, j] == table[i, j]:
-            i -= 1  # ties go to the earlier reference tensor: the producer, not a copy
-        elif w > 0 and table[i, j] == table[i - 1, j - 1] + w:
-            pairs.append((i - 1, j - 1))
-            i, j = i - 1, j - 1
+    i = j = 0
+    while i < n and j < m:
+        w = int(weights[n - 1 - i, m - 1 - j])
+        here = best(i, j)
+        if w > 0 and here == w + best(i + 1, j + 1):
+            pairs.append((i, j))  # earliest pairs first; ties go to the earlier reference
+            i, j = i + 1, j + 1    # tensor: the producer, not a copy
+        elif best(i + 1, j) == here:
+            i += 1
         else:
-            j -= 1
-    return pairs[::-1]
+            j += 1
+    return pairs
 
 
 def _check_by_value(state: AlignState, seg_ref: list[TensorInfo], seg_port: list[TensorInfo],
@@ -154,18 +198,6 @@ def _check_by_value(state: AlignState, seg_ref: list[TensorInfo], seg_port: list
     if state.fingerprints is None:
         for p, r in guesses.items():
             state.matched[p] = (r, "order")
-        return
-    ref_shapes = Counter(r.shape for r in seg_ref)
-    port_shapes: dict[tuple, TensorInfo] = {}
-    port_counts = Counter(p.shape for p in seg_port)
-    for p in seg_port:
-        port_shapes.setdefault(p.shape, p)
-    cells = sum(nr * port_counts[ps] for rs, nr in ref_shapes.items()
-                for ps, pinfo in port_shapes.items()
-                if state.compatible(next(r for r in seg_ref if r.shape == rs), pinfo))
-    if cells > MAX_VALUE_CELLS:
-        for p, r in guesses.items():
-            state.matched[p] = (r, "order+value" if state.agrees(r, p) else "order")
         return
     by_ref = {r: p for p, r in guesses.items()}
     expected = _expected_positions(state, seg_ref, by_ref)
@@ -196,10 +228,31 @@ def _check_by_value(state: AlignState, seg_ref: list[TensorInfo], seg_port: list
             if best is not None:
                 agreeing[r.name] = best
                 used.add(best)
-    for r, p in agreeing.items():
-        state.matched[p] = (r, "order+value")
+    for r, p in agreeing.items():  # a correlation alone stays a guess: verify checks it
+        state.matched[p] = (r, "order+value" if state.agrees(r, p) else "order")
     # guesses whose values disagree are left to _pair_nearby (closest values) and the
     # second order pass: an order guess must not win over a candidate that fits better
+
+
+def _monotonic(anchors: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The longest chain of anchors increasing in both orders (one pair that crosses the
+    others — the same name on two different tensors — must not hide the rest)."""
+    tails: list[int] = []  # port position ending the best chain of each length
+    tail_at: list[int] = []
+    back = [-1] * len(anchors)
+    for k, (_, j) in enumerate(anchors):
+        n = bisect.bisect_left(tails, j)
+        if n == len(tails):
+            tails.append(j)
+            tail_at.append(k)
+        else:
+            tails[n], tail_at[n] = j, k
+        back[k] = tail_at[n - 1] if n else -1
+    chain, k = [], tail_at[-1] if tail_at else -1
+    while k >= 0:
+        chain.append(anchors[k])
+        k = back[k]
+    return chain[::-1]
 
 
 def _pair_nearby(state: AlignState, agreeing_only: bool) -> None:
@@ -224,18 +277,19 @@ def _pair_nearby(state: AlignState, agreeing_only: bool) -> None:
             cand = state.port[j]
             if cand.name not in free_port or not _may_pair(state, info, cand):
                 continue
-            key = _value_key(state, info.name, cand.name)
-            if key is not None and key[0] > 0 and is_input(info.name) != is_input(cand.name):
-                key = None  # a correlation never pairs an input with an output
             d = state.difference(info.name, cand.name)
-            if key is not None or (d < float("inf") and not agreeing_only):
-                rank = key if key is not None else (2, d)
+            if d <= AGREE:
+                rank = (0, d)
+            elif agreeing_only or d == float("inf"):
+                continue
+            else:  # no values agree: closest values, a correlation breaking ties
+                rank = (2, d)
                 options.append((rank, state.ref_pos[info.name], j, info.name, cand.name, d))
     taken: set[str] = set()
     for rank, _, _, ref, port, d in sorted(options):  # best values first, then earliest
         if ref in taken or port not in free_port:
             continue
-        state.matched[port] = (ref, "order+value" if rank[0] < 2 else "order")
+        state.matched[port] = (ref, "order+value" if rank[0] == 0 else "order")
         taken.add(ref)
         free_port.discard(port)
 

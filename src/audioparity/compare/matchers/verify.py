@@ -12,9 +12,12 @@ when
   unrelated to its own: a duplicate, such as a parent module that returns its last child's
   output.
 
+- or its port tensor is a parent module's output equal to a child's already paired (a
+  container returning its last child),
 - or both are pass-through modules (``Identity``, ``Dropout``) whose shapes differ,
-- or it is an order guess that no other repeat of the block (layer) confirms by values: in
-  the layer with the bug nothing after it agrees, so the other layers decide.
+- or it is an order guess that the other repeats of the block (layers) whose neighbours
+  agree do not make: in the layer with the bug nothing after it agrees, so the checked
+  layers decide.
 
 Those tensors are reported as not aligned, never as a divergence. Map pairs are kept: a rule
 the user wrote is meant.
@@ -22,6 +25,7 @@ the user wrote is meant.
 
 from __future__ import annotations
 
+import bisect
 import re
 
 from ..conventions.infer import is_parameter
@@ -32,6 +36,10 @@ from . import matcher
 from .order import RELATED
 
 _DIGITS = re.compile(r"\d+")
+#: a guess whose values are this close to its reference tensor is never a parent's copy
+PARENT_COPY_FLOOR = 1e-3
+#: a parent returns one of its last children: only those are compared
+PARENT_COPY_CHILDREN = 4
 
 
 def _suspect(state: AlignState, port: str, ref: str, method: str) -> bool:
@@ -41,6 +49,25 @@ def _suspect(state: AlignState, port: str, ref: str, method: str) -> bool:
     if not state.compatible(r, p):
         return not is_parameter(ref)
     return method == "order" and state.difference(ref, port) > AGREE
+
+
+def _parent_copy(state: AlignState, port: str, ref: str,
+                 below: dict[str, list[tuple[str, str]]]) -> str | None:
+    """A trusted pair's port tensor below ``port`` in the module tree whose reference tensor
+    holds ``port``'s values clearly better than ``ref`` does: ``port`` is a parent returning
+    its child's output, not ``ref`` (an ELU's output sits close to its input, so "close" is
+    not enough)."""
+    children = below.get(module_path(port), [])
+    if not children:
+        return None
+    own = state.difference(ref, port)
+    if own <= PARENT_COPY_FLOOR:
+        return None
+    for child, child_ref in children[-PARENT_COPY_CHILDREN:]:
+        d = state.difference(child_ref, port)
+        if d <= AGREE and d < own / 2:
+            return child
+    return None
 
 
 def _pass_through(state: AlignState, port: str, ref: str) -> bool:
@@ -79,7 +106,19 @@ def match(state: AlignState) -> None:
     suspects = [_suspect(state, p, r, m) for _, p, r, m in ordered]
     drop: dict[str, str] = {}
     run: list[int] = []
+    below: dict[str, list[tuple[str, str]]] = {}  # port module path -> trusted pairs under it
     for k, (p, r) in enumerate(pairs):
+        if not suspects[k]:
+            parts = module_path(p).split(".")
+            for cut in range(1, len(parts)):
+                below.setdefault(".".join(parts[:cut]), []).append((p, r))
+    for k, (p, r) in enumerate(pairs):
+        guessed = state.matched[p][1] in ("order", "order+value")
+        if guessed and (child := _parent_copy(state, p, r, below)) is not None:
+            drop[p] = (f"'{r}' and port '{p}': the port tensor is a parent module returning "
+                       f"its child '{child}' (already paired): not the same tensor, left "
+                       "unaligned")
+            continue
         if suspects[k] and _pass_through(state, p, r):
             drop[p] = (f"'{r}' and port '{p}' are pass-through modules (Identity/Dropout) of "
                        "different shapes: they wrap different tensors, left unaligned")
@@ -105,24 +144,41 @@ def match(state: AlignState) -> None:
                                "unaligned")
         run = []
     # an unchecked guess must be how the port pairs in the other repeats of the block
-    # (layers): where the same reference tensor is left unaligned or paired otherwise in
-    # every other layer, the guess in the buggy one is not trusted
-    confirmed = {_pattern(r, p) for k, (p, r) in enumerate(pairs)
+    # (layers) that values can check (their neighbours agree): where those leave the same
+    # reference tensor unaligned or pair it otherwise, the guess in the buggy one is not
+    # trusted. Repeats downstream of a bug check nothing and decide nothing.
+    paired_as = {r: _pattern(r, p) for k, (p, r) in enumerate(pairs)
                  if not suspects[k] and p not in drop}
-    repeats: dict[str, int] = {}
+    trusted = [not suspects[k] and p not in drop for k, (p, r) in enumerate(pairs)]
+    ref_at = [state.ref_pos[r] for _, r in pairs]
+    by_pattern: dict[str, list[str]] = {}
     for info in state.ref:
-        key = _DIGITS.sub("#", info.name)
-        repeats[key] = repeats.get(key, 0) + 1
+        by_pattern.setdefault(_DIGITS.sub("#", info.name), []).append(info.name)
+    checkable: dict[str, bool] = {}
     for k, (p, r) in enumerate(pairs):
-        if not suspects[k] or p in drop or state.matched[p][1] != "order":
+        if not suspects[k] or p in drop or state.matched[p][1] != "order" or \
+                _related(state, p, r):
             continue
-        if repeats.get(_DIGITS.sub("#", r), 0) > 1 and _pattern(r, p) not in confirmed \
-                and not _related(state, p, r):
-            drop[p] = (f"'{r}' and port '{p}' were paired by order alone, a pairing no other "
-                       "repeat of this block confirms by values: left unaligned")
+        others = [o for o in by_pattern.get(_DIGITS.sub("#", r), []) if o != r]
+        for o in others:
+            if o not in checkable:
+                checkable[o] = _checkable(state.ref_pos[o], ref_at, trusted)
+        checked = [o for o in others if checkable[o]]
+        if checked and all(paired_as.get(o) != _pattern(r, p) for o in checked):
+            drop[p] = (f"'{r}' and port '{p}' were paired by order alone, a pairing the other "
+                       "repeats of this block, checked by values, do not make: left unaligned")
     for p, note in drop.items():
         del state.matched[p]
         state.notes.append(note)
+
+
+def _checkable(pos: int, ref_at: list[int], trusted: list[bool]) -> bool:
+    """The pairs just before and just after reference position ``pos`` are trusted."""
+    k = bisect.bisect_left(ref_at, pos)
+    before = trusted[k - 1] if k > 0 else False
+    after_k = k + 1 if k < len(ref_at) and ref_at[k] == pos else k
+    after = trusted[after_k] if after_k < len(ref_at) else False
+    return before and after
 
 
 def _pattern(ref: str, port: str) -> tuple[str, str]:
