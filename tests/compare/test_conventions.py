@@ -98,3 +98,17 @@ def test_fingerprint_difference_is_scale_aware():
     assert difference(a, a) == 0.0
     assert difference(a, 1.5 * a) == pytest.approx(1 / 3)
     assert difference(a, None) == float("inf")
+
+
+def test_a_lone_missing_batch_axis_is_read_even_when_values_differ():
+    """A pure reshape moves no element: one tensor is enough (mlx-audio's Vocos head returns
+    ``[N]`` for torch's ``[1, N]``), and a value bug behind it is measured, not a SHAPE."""
+    rng = np.random.default_rng(2)
+    ref = {"head": rng.standard_normal((1, 64)).astype(np.float32)}
+    port = {"head": (0.75 * ref["head"][0]).astype(np.float32)}
+    info_r = {"head": TensorInfo("head", (1, 64), "float32")}
+    info_p = {"head": TensorInfo("head", (64,), "float32")}
+    readings = infer([("head", "head")], info_r, info_p,
+                     Fingerprints(ref.__getitem__, port.__getitem__))
+    assert readings.by_ref["head"].name == "batch_axis"
+    assert readings.summary() == ["port has no batch axis (or an extra size-1 axis): 1 tensor"]

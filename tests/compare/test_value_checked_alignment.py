@@ -93,3 +93,43 @@ def test_map_pairs_win_over_exact_names(ref_path, ref_tensors, tmp_path):
     assert result.status == "parity"
     methods = {e.ref_name: (e.port_name, e.method) for e in result.entries}
     assert methods[a] == (b, "map") and methods[b] == (a, "map")
+
+
+class _RefCodec(nn.Module):
+    """transformers-style: ``encoder`` is the whole path (convs, then a downsample)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Conv1d(4, 8, 3, padding=1), nn.Conv1d(8, 8, 2, stride=2))
+        self.head = nn.Conv1d(8, 4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.encoder(x))
+
+
+class _PortCodec(nn.Module):
+    """mlx-audio-style: ``encoder`` is only the first conv; the downsample sits beside it."""
+
+    def __init__(self, ref: _RefCodec) -> None:
+        super().__init__()
+        self.encoder, self.downsample, self.head = ref.encoder[0], ref.encoder[1], ref.head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.downsample(self.encoder(x)))
+
+
+def test_one_name_on_two_different_tensors_is_not_a_divergence(tmp_path):
+    torch.manual_seed(0)
+    ref_model = _RefCodec().eval()
+    x = torch.randn(1, 4, 32)
+    with torch.no_grad(), capture(ref_model, tmp_path / "ref.safetensors"):
+        ref_model(x)
+    port_model = _PortCodec(ref_model).eval()
+    with torch.no_grad(), capture(port_model, tmp_path / "port.safetensors"):
+        port_model(x)
+    result = compare_traces(tmp_path / "ref.safetensors", tmp_path / "port.safetensors")
+    assert result.status == "parity", [(e.name, e.port_name, e.detail) for e in result.failing]
+    paired = {e.ref_name: (e.port_name, e.method) for e in result.entries}
+    assert paired["encoder.0"] == ("encoder", "order+value")
+    assert paired["encoder.1"][0] == "downsample"  # the producer, not its parent's copy
+    assert "encoder" in result.unmatched_ref
