@@ -20,6 +20,7 @@ import os
 import signal
 import struct
 import tempfile
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -140,8 +141,10 @@ def read_or_refuse(path: Path, read: Callable[[Path], object]) -> str:
     file, and the input must be byte-for-byte unchanged either way.
     """
     before = digest(path)
+    caught: list = []
     try:
-        with hard_timeout(HANG_S):
+        with hard_timeout(HANG_S), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
             read(path)
         outcome = "read"
     except InputError as exc:
@@ -150,6 +153,10 @@ def read_or_refuse(path: Path, read: Callable[[Path], object]) -> str:
         named = Path(exc.path) if exc.path is not None else None
         assert named is not None and (named == path or path in named.parents), (named, path)
         outcome = "refused"
+    # what the CLI would print on stderr besides its one line (Deprecation* stay hidden there)
+    loud = [f"{w.category.__name__}: {w.message}" for w in caught
+            if not issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning))]
+    assert not loud, loud
     assert digest(path) == before, f"{path} was modified"
     event(outcome)  # shown by --hypothesis-show-statistics
     return outcome

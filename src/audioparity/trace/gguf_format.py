@@ -67,7 +67,8 @@ class GGUFTrace(Trace):
         try:
             if info.qtype is None and info.dtype != "bfloat16":
                 return np.asarray(t.data).reshape(info.shape)
-            return gguf.quants.dequantize(t.data, t.tensor_type).reshape(info.shape)
+            with np.errstate(all="ignore"):  # Inf/NaN scales dequantize to Inf/NaN, quietly
+                return gguf.quants.dequantize(t.data, t.tensor_type).reshape(info.shape)
         except NotImplementedError:
             raise InputError(self.path, f"tensor '{name}': gguf cannot dequantize {info.qtype}") from None
         except DAMAGED as exc:  # damaged data whose size does not fit its type/shape

@@ -18,7 +18,10 @@ the form the torch capture stores (``torch.view_as_real``).
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +80,7 @@ class NpzTrace(Trace):
             k = repeats.get(base, 0)
             repeats[base] = k + 1
             name = base if k == 0 else f"{base}#{k}"
-            with self._zip.open(member) as fh:
+            with self._zip.open(member) as fh, _quiet():
                 version = np.lib.format.read_magic(fh)
                 read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                                else np.lib.format.read_array_header_2_0)
@@ -97,13 +100,22 @@ class NpzTrace(Trace):
 
     def _read(self, name: str) -> np.ndarray:
         try:
-            with self._zip.open(self._members[name]) as fh:
+            with self._zip.open(self._members[name]) as fh, _quiet():
                 return _as_exposed(np.lib.format.read_array(fh, allow_pickle=False))
         except DAMAGED as exc:  # damaged member data is bad input, whatever numpy raises
             raise InputError(self.path, f"cannot read '{name}': {_reason(exc)}") from None
 
     def close(self) -> None:
         self._zip.close()
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence numpy's header warnings (a "Python 2" header, escapes in a damaged header's
+    literal): a damaged header is refused in one line or read, never commented on stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
 
 
 def _reason(exc: BaseException) -> str:
@@ -113,7 +125,8 @@ def _reason(exc: BaseException) -> str:
 
 def _npy_info(path: Path, name: str) -> tuple[TensorInfo, np.ndarray]:
     try:
-        arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        with _quiet():
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
     except InputError:
         raise
     except DAMAGED as exc:  # numpy raises many types on damaged headers
