@@ -150,7 +150,7 @@ def _check_duration(out: AudioComparison) -> None:
         out.duration_mismatch = True
         out.findings.append(f"port lasts {ratio:.3g}× the reference ({port_s:.3f} s vs "
                             f"{ref_s:.3f} s)"
-                            + (" (no EOS? seed 000: 8.13 s vs 1.34 s)" if ratio > 1.5 else ""))
+                            + (" (no EOS? a generation that never stops runs long)" if ratio > 1.5 else ""))
 
 
 def _compare_signals(out: AudioComparison, ref: np.ndarray, ref_sr: int, port: np.ndarray,
@@ -238,7 +238,7 @@ def _compare_signals(out: AudioComparison, ref: np.ndarray, ref_sr: int, port: n
             + (f", ≈ {known}" if known else ""),
             {"c": out.gain, "db": out.gain_db, "nearest": known},
             "a normalisation differs" + (f": {known}" if known else "")
-            + " (seed 000: ISTFT 1/n_fft)"))
+            + " (an ISTFT 1/n_fft normalisation is the usual one)"))
     ref_clip = max(clipped_fraction(r), flat_top_fraction(r))
     port_clip = max(clipped_fraction(p), flat_top_fraction(p))
     if port_clip >= CLIP_EXCESS and port_clip > 2 * ref_clip:
@@ -248,7 +248,7 @@ def _compare_signals(out: AudioComparison, ref: np.ndarray, ref_sr: int, port: n
             f"{ref_clip:.1%} in the reference", {"port_fraction": port_clip,
                                                  "ref_fraction": ref_clip},
             "the port saturates: normalise before writing, check a clamp/tanh, lower CFG "
-            "(seeds 000, 004)"))
+            "(a missing output normalisation, a high CFG scale)"))
     if not out.causes and out.scores["snr_db_gain_corrected"] < UNKNOWN_BELOW_SNR_DB:
         out.causes.append(_cause(
             "unknown", 0.5,

@@ -175,7 +175,7 @@ def mel(
                                              "(default: the last one).")] = None,
     json_path: JsonOpt = None,
 ) -> None:
-    """Say whether a tensor looks like a log-mel or like noise / initialisation (seed 002).
+    """Say whether a tensor looks like a log-mel or like noise / initialisation.
 
     Exit 0 for a log-mel, 1 otherwise (noise_like, linear_mel, constant, invalid, ...).
     """

@@ -123,7 +123,7 @@ def _range_problems(stats: list[CodebookStats], offset: OffsetFit | None, n: int
             detail = (f"codebook c's ids all lie in [c·{n}, (c+1)·{n}): flat-vocabulary ids "
                       f"token + cb × {n} (offsets {_short(offset.offsets)})")
             hint = (f"subtract cb × {n} before the codec: the talker's vocabulary is flat "
-                    f"(seed 003: flat_index = token + cb * 4096)")
+                    f"(a talker vocabulary flattened as token + cb * {n})")
         else:
             fit = "" if offset.exact else f" (any base in {offset.base_low}..{offset.base_high} fits)"
             detail = (f"every codebook's ids are shifted: offsets {_short(offset.offsets)}"
@@ -150,7 +150,7 @@ def _count_problems(found: int, expected: int | None) -> list[Problem]:
         return []
     if found > expected:
         hint = (f"take the first {expected}: tokens[:, :{expected}] for [B, Q, T] "
-                f"(seed 003: the talker emits 15 codebooks, Code2Wav reads 8)")
+                f"(a talker that emits more codebooks than its codec reads)")
     else:
         hint = "the port drops codebooks: check num_quantizers / n_q and the code predictor"
     return [Problem("codebook_count", f"{found} codebooks where the codec expects {expected}",
