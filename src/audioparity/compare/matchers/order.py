@@ -1,28 +1,31 @@
 """Execution order and shape, checked by values.
 
-Between consecutive pairs already made (anchors), a weighted longest-common-subsequence in
-execution order pairs tensors whose shapes agree — equal (4), equal under a port convention
-(3), the same dimensions in another order (2: how a layout bug looks) — plus 1 when the leaf
-names agree. A recorded input (``NAME:in0``) against a port output scores 1: ports that do
-not record inputs must not shift onto them.
+Anchors are the longest chain of pairs already made that increases in both execution
+orders. Between consecutive anchors, a weighted longest-common-subsequence pairs tensors
+whose shapes agree — equal (4), equal under a port convention (3), the same dimensions in
+another order (2: how a layout bug looks) — plus 1 when the leaf names agree and 1 when the
+recorded module kinds agree (conflicting kinds never pair). A recorded input (``NAME:in0``)
+against a port output scores 1: ports that do not record inputs must not shift onto them.
+Ties pair early tensors with early ones, and the earlier reference tensor (the producer).
 
 Every guess is then checked by value fingerprints:
 
-- a guessed pair whose values disagree while another candidate in the segment agrees is
-  replaced by that candidate (llama.cpp computes ``ffn_up`` before ``ffn_gate``: order alone
-  pairs gate with up) — ``order+value``;
-- a guess whose values agree is marked ``order+value``; one that could not be checked
-  stays ``order``;
+- a guess whose values agree is ``order+value``;
+- one whose values disagree is replaced by a candidate within :data:`REPAIR_WINDOW` port
+  positions whose values agree (llama.cpp computes ``ffn_up`` before ``ffn_gate``: order
+  alone pairs gate with up), or kept when the two correlate at |corr| >= :data:`RELATED` (a
+  scale or sign slip on the same tensor; it stays ``order``);
 - reference tensors still free are paired with a port tensor computed near them, agreeing
-  values first (:func:`_pair_nearby`); a guess that stays unverified is checked once more by
-  :mod:`.verify` (a real bug propagates, a wrong pairing does not).
+  values first (:func:`_pair_nearby`); what is left is paired by order alone (``order``).
+
+A guess that stays unverified is checked once more by :mod:`.verify` (a real bug
+propagates, a wrong pairing does not).
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
-from collections import Counter
 
 import numpy as np
 
@@ -34,13 +37,8 @@ from . import matcher
 
 #: DP cells above which the order pass gives up on a segment (memory: 4 bytes a cell)
 MAX_DP_CELLS = 40_000_000
-#: compatible cells above which a segment's value repair is skipped (cost)
-MAX_VALUE_CELLS = 20_000
 #: pairs on each side that bound where a leftover tensor's counterpart may sit
 NEARBY = 2
-USE_VALUES_IN_LCS = False
-#: LCS weight added to a cell whose values agree (shape scores are 1-6)
-VALUE_BONUS = 8
 #: |correlation| at or above which disagreeing values still vouch for a pair (a scale,
 #: sign or affine slip on the same tensor keeps ~1)
 RELATED = 0.98
@@ -78,10 +76,7 @@ def _pass(state: AlignState, repair: bool) -> None:
                 [r for r in seg_ref if any(is_input(p.name) for p in seg_port)]
             if not seg_ref:
                 continue
-        with_values = USE_VALUES_IN_LCS and repair and state.fingerprints is not None and \
-            _compatible_cells(state, seg_ref, seg_port) <= MAX_VALUE_CELLS
-        guesses = {seg_port[b].name: seg_ref[a].name
-                   for a, b in _lcs(state, seg_ref, seg_port, with_values)}
+        guesses = {seg_port[b].name: seg_ref[a].name for a, b in _lcs(state, seg_ref, seg_port)}
         if repair:
             _check_by_value(state, seg_ref, seg_port, guesses)
             continue
@@ -94,21 +89,6 @@ def _leaf(name: str) -> str:
     """Last path component plus suffix: ``mlp.gate_proj:out1`` -> ``gate_proj:out1``."""
     _, path, suffix = split_name(name)
     return path.rsplit(".", 1)[-1] + suffix
-
-
-def _compatible_cells(state: AlignState, seg_ref: list[TensorInfo],
-                      seg_port: list[TensorInfo]) -> int:
-    """How many (reference, port) pairs of a segment have compatible shapes."""
-    ref_shapes: dict[tuple, TensorInfo] = {}
-    port_shapes: dict[tuple, TensorInfo] = {}
-    for r in seg_ref:
-        ref_shapes.setdefault(r.shape, r)
-    for p in seg_port:
-        port_shapes.setdefault(p.shape, p)
-    ref_counts = Counter(r.shape for r in seg_ref)
-    port_counts = Counter(p.shape for p in seg_port)
-    return sum(ref_counts[rs] * port_counts[ps] for rs, rinfo in ref_shapes.items()
-               for ps, pinfo in port_shapes.items() if state.compatible(rinfo, pinfo))
 
 
 def _kind(modules: dict[str, str], name: str) -> str | None:
@@ -129,12 +109,11 @@ def _shape_score(state: AlignState, r: TensorInfo, p: TensorInfo) -> int:
     return score
 
 
-def _lcs(state: AlignState, a: list[TensorInfo], b: list[TensorInfo],
-         with_values: bool = False) -> list[tuple[int, int]]:
+def _lcs(state: AlignState, a: list[TensorInfo], b: list[TensorInfo]) -> list[tuple[int, int]]:
     """Weighted LCS, vectorised one row at a time (see the module docstring for weights).
 
     Module kinds recorded on both sides add 1 when they agree and forbid the pair when they
-    differ; with ``with_values``, agreeing fingerprints add :data:`VALUE_BONUS`. Among equally good alignments the one that pairs early tensors with early ones
+    differ. Among equally good alignments the one that pairs early tensors with early ones
     wins (the DP runs over suffixes and is read front to back): the pairs nearest the last
     anchor are the reliable ones, and a port with extra tensors (wrappers) or a trace that
     stops early is not shifted at its start.
@@ -164,11 +143,6 @@ def _lcs(state: AlignState, a: list[TensorInfo], b: list[TensorInfo],
         if kind:
             k_id = ids.setdefault("kind:" + kind, len(ids))
             w = np.where((b_kind >= 0) & (b_kind != k_id), 0, w + (b_kind == k_id))
-        if with_values:  # values that agree outweigh any shape or name evidence
-            w = w.copy()
-            for j in np.flatnonzero(w):
-                if state.difference(x.name, rb[j].name) <= AGREE:
-                    w[j] += VALUE_BONUS
         weights[i] = w
         prev = table[i]
         t = np.maximum(prev[1:], np.where(w > 0, prev[:-1] + w, 0))
