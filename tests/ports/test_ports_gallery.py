@@ -43,26 +43,11 @@ CONVENTION = {"encodec": "channels-last", "dac": "channels-last", "soprano": "ch
 SLOW: set[str] = set()
 
 #: what the tool cannot do yet: (family, bug or None, inputs recorded) -> the missing feature
-_DROPPED_AT_THE_BUG = (
-    "the verify matcher (af84cb2) drops the pairs at and after the planted bug because their "
-    "values disagree (no later layer confirms them), so the first divergence it reports is "
-    "a later pair that survived; the pair at the bug must be kept when it sits where the "
-    "order alignment of the agreeing neighbours puts it: ")
 MISSING: dict[tuple[str, str | None, bool], str] = {
-    ("dac", "snake_exp", False): _DROPPED_AT_THE_BUG + (
-        "ref decoder.block.0.snake1 <- port decoder.model.1.block.0 is dropped; reported "
-        "decoder.snake1 <- decoder.model.3 (the final Snake, unknown)"),
-    ("dac", "snake_exp", True): _DROPPED_AT_THE_BUG + (
-        "reported decoder.snake1:in0 <- decoder.model.2.block.4 (unknown). And at the right "
-        "pair the catalogue has no Snake form: ref = x + sin²(αx)/α, port the same with "
-        "exp(α), α per channel, fitted from the recorded input -> unknown, not activation"),
-    ("dac", "convt_shift", False): _DROPPED_AT_THE_BUG + (
-        "ref decoder.block.1.conv_t1 <- port decoder.model.2.block.1 is dropped; reported "
-        "decoder.block.1.res_unit1.snake2 <- decoder.model.2.block.3.block.0 (a crossing "
-        "pair: block.3 is res_unit2), weights_not_loaded"),
-    ("dac", "convt_shift", True): _DROPPED_AT_THE_BUG + (
-        "reported decoder.block.1.res_unit1.snake1:in0 <- decoder.model.2.block.2.block.2:in0 "
-        "(weights_not_loaded)"),
+    ("dac", "snake_exp", True): (
+        "the catalogue has no Snake form: ref = x + sin²(αx)/α, port the same with exp(α), "
+        "α per channel, on the same recorded input (decoder.block.0.snake1:in0) -> unknown, "
+        "not activation"),
     ("mimi", "elu_alpha", True): (
         "the catalogue has no ELU-alpha form: ref elu(x, 1), port elu(x, 0.5) on the same "
         "recorded input (decoder.decoder_seanet.layers.4:in0) -> unknown (corr 0.9997); "
@@ -71,10 +56,6 @@ MISSING: dict[tuple[str, str | None, bool], str] = {
         "the catalogue does not name a causal mask that is not applied: at "
         "layers.0.attn.out_proj:in0 (heads merged, only the last position exact) it says "
         "missing_norm (0.4); the demo's attn_no_causal_mask at o_proj is named mask"),
-    ("mimi", "trim_left", True): _DROPPED_AT_THE_BUG + (
-        "ref decoder.decoder_seanet.layers.5 <- port decoder.layers.1.upsample is dropped; "
-        "reported decoder.decoder_seanet.layers.6.block.1.conv:in0 (the next resnet's conv "
-        "input; shift named)"),
 }
 
 
@@ -192,18 +173,7 @@ def test_mlx_audio_mimi_gelu_is_tanh_where_the_reference_is_erf(tmp_path):
         assert bool(_close(audio, np.array(port.decode(port_codes)))) is matches
 
 
-_DAC_CRASH = (
-    "a guessed pair at the truncated end of the port trace is taken although its values "
-    "disagree: the port's last tensors are decoder.model.1.block (the Sequential) and "
-    "decoder.model.1 (the block), both equal to ref decoder.block.0; compare pairs ref "
-    "decoder.block.1.snake1 <- decoder.model.1 (values unrelated, the tensor equals the "
-    "previous reference tensor) and reports divergent instead of incomplete")
-
-
-@pytest.mark.parametrize("module", [
-    pytest.param(port_encodec, id="encodec"),
-    pytest.param(port_dac, id="dac", marks=pytest.mark.xfail(strict=True, reason=_DAC_CRASH)),
-])
+@pytest.mark.parametrize("module", [port_encodec, port_dac], ids=["encodec", "dac"])
 def test_crashing_port_leaves_a_partial_trace_that_compares_incomplete(module, tmp_path):
     """The port raises half-way through its decoder: the MLX capture still writes what it
     recorded (marked incomplete), and compare says ``incomplete``, never ``parity``."""
