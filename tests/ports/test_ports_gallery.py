@@ -184,11 +184,17 @@ def test_crashing_port_leaves_a_partial_trace_that_compares_incomplete(module, t
 
 
 def test_cli_compare_on_a_real_mlx_port(cli, tmp_path):
-    """``audioparity compare ref port`` (no map): EnCodec at parity exits 0; the same port
-    with a planted ConvTranspose trim exits 1 and names the layer in its JSON."""
+    """``audioparity compare ref port`` (no map): EnCodec at parity exits 0 (``layout`` at the
+    first conv with ``--strict-layout``); the same port with a planted ConvTranspose trim
+    exits 1 and names the layer in its JSON and HTML."""
     ref, port = port_encodec.build(tmp_path / "ok")
     code, out, _ = cli("compare", ref, port)
     assert code == 0 and "parity" in out
+    # --strict-layout infers no convention: the first MLX conv output is a layout mismatch
+    code, _, _ = cli("compare", ref, port, "--strict-layout", "--json", tmp_path / "strict.json")
+    strict = json.loads((tmp_path / "strict.json").read_text())["first_divergence"]
+    assert code == 1 and strict["name"] == "encoder.layers.0.conv"
+    assert strict["causes"][0]["cause"] == "layout"
     ref, port = port_encodec.build(tmp_path / "bug", "trim_left", inputs=True)
     code, _, _ = cli("compare", ref, port, "--json", tmp_path / "bug.json",
                      "--html", tmp_path / "bug.html")
