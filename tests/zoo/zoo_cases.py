@@ -212,7 +212,7 @@ CASES: list[ZooCase] = [
     ZooCase("soprano-mlx-bf16", "001",
             "port computes in bf16 (mlx-audio decoder, head fixed), reference in f32",
             "MLX (mlx-audio)", _vocoder("build_soprano", fix_head=True, bf16=True),
-            "decoder.norm", "precision", needs=_SOPRANO),
+            "decoder.embed", "precision", needs=_SOPRANO),
     ZooCase("code2wav-parity", "003", "none (NumPy token front-end of Qwen3OmniMoeCode2Wav; "
             "it stops before the waveform: incomplete, every aligned pair within tolerance)",
             "NumPy", _code2wav(), None, None, needs=("transformers",), status="incomplete"),

@@ -178,6 +178,24 @@ def _first_divergence(entries: list[PairResult]) -> FirstDivergence | None:
     return None
 
 
+class _UpstreamDtypes:
+    """The stored dtypes a trace recorded before a given tensor (its execution order).
+
+    A port fed bf16 features computes a float32 layer from rounded inputs: the float32 pair
+    alone cannot say so, the trace's earlier tensors can.
+    """
+
+    def __init__(self, trace: Trace):
+        self._position = {name: i for i, name in enumerate(trace.names)}
+        self._first: dict[str, int] = {}
+        for i, info in enumerate(trace.infos()):
+            self._first.setdefault(info.dtype, i)
+
+    def before(self, name: str) -> tuple[str, ...]:
+        position = self._position.get(name, 0)
+        return tuple(sorted(d for d, first in self._first.items() if first < position))
+
+
 def _explain(result: CompareResult, ref_t: Trace, port_t: Trace, alignment: Alignment,
              readings: Readings, mode: str) -> None:
     try:
@@ -187,6 +205,7 @@ def _explain(result: CompareResult, ref_t: Trace, port_t: Trace, alignment: Alig
     ref_to_port = {p.ref: p.port for p in alignment.pairs}
     history: list[dict[str, Any]] = []
     modules = _modules(ref_t)
+    upstream_ref, upstream_port = _UpstreamDtypes(ref_t), _UpstreamDtypes(port_t)
 
     def get_ref(name: str) -> np.ndarray | None:
         return ref_t.read(name) if name in ref_t else None
@@ -210,7 +229,9 @@ def _explain(result: CompareResult, ref_t: Trace, port_t: Trace, alignment: Alig
                 ref_dtype=entry.ref_dtype, port_dtype=entry.port_dtype,
                 port_qtype=port_t.info(entry.port_name).qtype, get_ref=get_ref,
                 get_port=get_port, previous_name=prev.name if prev else None,
-                previous_ok=prev.ok if prev else None, history=list(history))
+                previous_ok=prev.ok if prev else None, history=list(history),
+                upstream_dtypes={"ref": upstream_ref.before(entry.ref_name),
+                                 "port": upstream_port.before(entry.port_name)})
             causes = explain_pair(ref_t.read(entry.ref_name), get_port(entry.ref_name), ctx)
             if entry is first_entry:
                 result.first_divergence.causes = causes
