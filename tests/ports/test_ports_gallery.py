@@ -208,7 +208,8 @@ def test_cli_compare_on_a_real_mlx_port(cli, tmp_path):
 def test_mlx_audio_bark_causal_mask_is_added_not_applied():
     """Evidence for the FINDINGS.md entry: mlx-audio's Bark GPT passes its causal mask as a
     float 0/1 array, which ``mx.fast.scaled_dot_product_attention`` adds to the scores; with
-    the same mask as booleans the last-position logits match the reference."""
+    the same mask as booleans the last-position logits match the reference, and so do they
+    when the tokens go in one at a time through the KV cache (only a prefill is wrong)."""
     import mlx.core as mx
     import torch
 
@@ -220,6 +221,11 @@ def test_mlx_audio_bark_causal_mask_is_added_not_applied():
         port = port_bark.port(ref, boolean_mask=boolean_mask)
         logits = np.array(port(mx.array(ids.numpy()))[0])  # the port keeps the last position
         assert bool(_close(last, logits)) is matches
+    # one token at a time through the KV cache, the float mask is one row of ones: harmless
+    port, cache, tokens = port_bark.port(ref), None, mx.array(ids.numpy())
+    for t in range(tokens.shape[1]):
+        logits, cache = port(tokens[:, t:t + 1], past_kv=cache, use_cache=True)
+    assert _close(last, np.array(logits))
 
 
 def test_cli_suggested_map_of_a_llamacpp_dump_round_trips(cli, tmp_path):
