@@ -87,6 +87,3 @@ def write_numpy_trace(path: Path, tensors: dict[str, np.ndarray], model: str) ->
     return path
 
 
-#: MLX conv outputs are [B, T, C] where PyTorch's are [B, C, T]: a convention, not a bug.
-#: The zoo leaves these modules out of MLX traces (compare would call them ``layout``).
-MLX_NLC_MODULES = (r"re:(.*\.)?(embed|dwconv)", r"re:(.*\.)?convnext\.\d+")

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import yaml
 from zoo_common import (
-    MLX_NLC_MODULES,
     import_soprano_vocos,
     randomize_,
     torch_trace,
@@ -181,10 +180,9 @@ def build_vocos(workdir: Path, *, rename: tuple[str, str] | None = None,
     if mel_affine:  # seed 002: a transform that exists only in the port
         port_mel = port_mel * mel_affine[0] + mel_affine[1]
     port_path = workdir / "port.safetensors"
-    # soprano's torch backbone returns [B, C, T], mlx-audio's [B, T, C]; its input (the mel)
-    # is [B, C, T] on both sides
-    exclude = MLX_NLC_MODULES + (() if inputs else ("backbone",))
-    with capture(port, port_path, inputs=inputs, exclude=exclude):
+    # the plain flow: soprano's torch backbone returns [B, C, T], mlx-audio's [B, T, C], and
+    # compare reads the port's channels-last convention itself
+    with capture(port, port_path, inputs=inputs):
         port.decode(port_mel)
     return ref_path, port_path
 
