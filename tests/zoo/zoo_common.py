@@ -85,5 +85,3 @@ def write_numpy_trace(path: Path, tensors: dict[str, np.ndarray], model: str) ->
         for name, arr in tensors.items():
             writer.add(name, arr)
     return path
-
-
