@@ -38,9 +38,6 @@ OWN_CAUSE = {"soprano": "scale", "vocos": "scale", "bark": "mask"}
 #: the port convention compare must name in its summary (the port's own layout)
 CONVENTION = {"encodec": "channels-last", "dac": "channels-last", "soprano": "channels-last",
               "vocos": "channels-last", "llamacpp": "batch axis"}
-#: families whose cases take more than a few seconds on two shared cores (none: each case
-#: builds and compares in about a second once torch, transformers and MLX are imported)
-SLOW: set[str] = set()
 
 #: what the tool cannot do yet: (family, bug or None, inputs recorded) -> the missing feature
 MISSING: dict[tuple[str, str | None, bool], str] = {
@@ -60,14 +57,14 @@ MISSING: dict[tuple[str, str | None, bool], str] = {
 
 
 def _cases(kind: str):
+    """pytest params (family, bug, inputs) for the correct ports or the planted bugs; none is
+    slow: each builds, captures and compares in about a second once the imports are done."""
     for family, (module, _) in FAMILIES.items():
         bugs = [None] if kind == "correct" else list(module.BUGS)
         for bug in bugs:
             for inputs in (False, True):
                 reason = MISSING.get((family, bug, inputs))
                 marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-                if family in SLOW:
-                    marks.append(pytest.mark.slow)
                 ident = f"{family}-{bug or 'correct'}-{'inputs' if inputs else 'outputs'}"
                 yield pytest.param(family, bug, inputs, id=ident, marks=marks)
 
