@@ -13,6 +13,7 @@ import numpy as np
 import port_bark
 import port_dac
 import port_encodec
+import port_llama
 import port_llamacpp
 import port_mimi
 import port_soprano
@@ -29,6 +30,7 @@ FAMILIES = {
     "dac": (port_dac, None),
     "mimi": (port_mimi, port_mimi.OWN_BUG),  # tanh GELU where the reference uses erf
     "bark": (port_bark, port_bark.OWN_BUG),  # float causal mask: added, not applied
+    "llama": (port_llama, None),
     "soprano": (port_soprano, {False: ("head", "head"), True: ("head", "head")}),  # ISTFT
     "vocos": (port_vocos, {False: ("head", "head"), True: ("head", "head")}),  # same ISTFT
     "llamacpp": (port_llamacpp, None),
