@@ -81,6 +81,7 @@ class Bug:
     where: str
     causes: tuple[str, ...] = ()
     port: str | None = None  # the port's own name for the component, when it differs
+    changes_shape: bool = False  # the bug itself changes the tensor's shape (a dropped sample)
 
 
 @dataclass

@@ -17,6 +17,8 @@ Planted bugs (in the port's modules, after loading):
 - ``conv_layout``: one Conv1d weight (the encoder's first resnet block's first conv) keeps
   torch's ``[out, in, k]`` bytes read as MLX ``[out, k, in]`` -> ``encoder.layers.1.block.1.conv``
   (the error is not a layout of the output, so no cause is expected)
+- ``drop_last``: the decoder's final conv returns one sample too few (a dropped sample)
+  -> ``decoder.layers.9``, cause ``length``
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ BUGS = {
     "elu_alpha": Bug("elu_alpha", "decoder.layers.2", ("activation",)),
     "trim_left": Bug("trim_left", "decoder.layers.3", ("shift",)),
     "conv_layout": Bug("conv_layout", "encoder.layers.1.block.1.conv", ()),
+    "drop_last": Bug("drop_last", "decoder.layers.9", ("length",), changes_shape=True),
 }
 
 #: ``codebook_size`` stays 1024: mlx-audio sizes the RVQ as ``1000 * bw / (frame_rate * 10)``
@@ -135,6 +138,14 @@ def plant(model, bug: str) -> None:
                 return y[:, self.padding_total:, :]  # trims the left, not the right
 
         layer.__class__ = TrimLeft
+    elif bug == "drop_last":
+        final = model.decoder.layers[9]
+
+        class DropsLast(type(final)):
+            def __call__(self, hidden_states):
+                return super().__call__(hidden_states)[:, :-1, :]  # one sample short
+
+        final.__class__ = DropsLast
     elif bug == "crash":  # the port dies in the decoder's first resnet block
         plant_crash(model.decoder.layers[4])
     elif bug == "conv_layout":

@@ -47,6 +47,11 @@ MISSING: dict[tuple[str, str | None, bool], str] = {
         "the catalogue has no Snake form: ref = x + sin²(αx)/α, port the same with exp(α), "
         "α per channel, on the same recorded input (decoder.block.0.snake1:in0) -> unknown, "
         "not activation"),
+    ("encodec", "drop_last", True): (
+        "a pair whose shapes differ by one sample is not read in the port's convention "
+        "before the catalogue runs: decoder.layers.9 ref [1,1,480] vs port [1,479,1] "
+        "(channels-last, one sample short) is named unknown; read as [1,1,479] it is the "
+        "`length` cause (overlap matches at the start)"),
     ("mimi", "elu_alpha", True): (
         "the catalogue has no ELU-alpha form: ref elu(x, 1), port elu(x, 0.5) on the same "
         "recorded input (decoder.decoder_seanet.layers.4:in0) -> unknown (corr 0.9997); "
@@ -97,7 +102,8 @@ def test_planted_bug_is_found_at_its_component(family, bug, inputs, tmp_path):
     port_name = expected.port or expected.where
     assert (outcome.status, outcome.where, outcome.port_name) == (
         "divergent", expected.where, port_name), outcome
-    assert not outcome.detail.startswith("shape"), outcome  # compared in one convention
+    if not expected.changes_shape:  # compared in one convention, not as a shape mismatch
+        assert not outcome.detail.startswith("shape"), outcome
     if inputs and expected.causes:
         assert outcome.causes and outcome.causes[0] in expected.causes, outcome
 
