@@ -143,3 +143,19 @@ MAP_ARROW = b"blk\\.(\\d+)\\.attn_q -> model.layers.\\1.self_attn.q_proj\n# note
 INDEX_JSON = json.dumps({"metadata": {"total_size": 128},
                          "weight_map": {"model.embed": "model-00001-of-00001.safetensors",
                                         "model.ids": "model-00001-of-00001.safetensors"}}).encode()
+
+
+#: the shape of ``audioparity compare --json`` (a two-entry result, first divergence named)
+COMPARE_JSON = json.dumps({
+    "schema_version": "1.0", "status": "divergent", "ref": "ref.safetensors",
+    "port": "port.safetensors", "notes": [],
+    "entries": [{"name": "model.embed", "ref_name": "model.embed", "port_name": "embed",
+                 "shape": [1, 4, 8], "max_abs": 0.0, "rel_l2": 0.0, "cosine": 1.0,
+                 "snr_db": "inf", "ok": True, "aligned_by": "exact", "convention": None},
+                {"name": "model.layers.0", "ref_name": "model.layers.0",
+                 "port_name": "blk.0", "shape": [1, 4, 8], "max_abs": 0.5, "rel_l2": 0.3,
+                 "cosine": 0.9, "snr_db": 10.5, "ok": False, "aligned_by": "order",
+                 "convention": None}],
+    "first_divergence": {"name": "model.layers.0", "causes": [
+        {"cause": "scale", "confidence": 0.9, "detail": "port = 2 x ref", "params": {"c": 2},
+         "hint": "a normalisation differs"}]}}, indent=2).encode()

@@ -1,8 +1,8 @@
 """Fuzzed readers of audio (WAV/FLAC), token files, map files and sharded-checkpoint indexes.
 
-See :mod:`fuzzing` for the property and the budget (``AUDIOPARITY_FUZZ_EXAMPLES``). No
-command reads back a results JSON (``--json`` output is only written), so there is no
-results reader to fuzz.
+See :mod:`fuzzing` for the property and the budget (``AUDIOPARITY_FUZZ_EXAMPLES``). Result
+JSON files are read back by ``audioparity report`` (:mod:`audioparity.report.results`),
+fuzzed here where that module exists.
 """
 
 from __future__ import annotations
@@ -68,3 +68,19 @@ def _index(path) -> None:
 
 
 test_fuzz_checkpoint_index = _fuzz("model.safetensors.index.json", seeds.INDEX_JSON, _index)
+
+
+try:  # the reader of ``audioparity report``'s inputs
+    from audioparity.report import results as report_results
+except ImportError:  # pragma: no cover - an install without the report command
+    report_results = None
+
+
+def _results(path) -> None:
+    loaded = report_results.load_result(path)
+    assert loaded.kind in report_results.KINDS
+
+
+test_fuzz_results_json = pytest.mark.skipif(
+    report_results is None, reason="no results reader (audioparity.report.results)")(
+    _fuzz("compare.json", seeds.COMPARE_JSON, _results, 4096))
