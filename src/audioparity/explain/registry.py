@@ -17,7 +17,7 @@ Match = Callable[[np.ndarray, np.ndarray, ExplainContext], "Finding | None"]
 
 #: Modules of the package that hold machinery, not signatures.
 _NOT_SIGNATURES = {"finding", "registry", "arrays", "constants", "engine", "norms", "rope_math",
-                   "attention_math", "compound", "istft_window"}
+                   "attention_math", "compound", "istft_window", "snake_math"}
 
 
 @dataclass(frozen=True)
