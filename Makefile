@@ -7,7 +7,7 @@ EXTRAS ?= torch,onnx,mlx,ray,audio,dev
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
-.PHONY: demo test install espeak bench clean
+.PHONY: demo test install espeak chromium bench clean
 
 # mlx-audio and soprano-tts are third-party ports the zoo checks; --no-deps because their
 # declared dependencies would replace the pinned torch.
@@ -19,13 +19,21 @@ $(STAMP): pyproject.toml constraints.txt
 	  mlx-audio==0.6.2 soprano-tts==0.2.0
 	@touch $(STAMP)
 
-install: $(STAMP) espeak
+install: $(STAMP) espeak chromium
 
 # Real speech for the audio tests comes from Debian's espeak-ng.
 espeak:
 	@command -v espeak-ng >/dev/null 2>&1 || { \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq espeak-ng >/dev/null; }
+
+# The HTML report is tested in Debian's headless Chromium, driven by Selenium through
+# Debian's chromedriver (no browser download). AUDIOPARITY_NO_BROWSER=1 skips those tests.
+chromium:
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    chromium chromium-driver >/dev/null; }
 
 demo: install
 	$(VENV)/bin/audioparity demo --out demo-out
