@@ -70,6 +70,8 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     alignment = align(ref_t.infos(), port_t.infos(), rules, by_order=by_order,
                       fingerprints=fingerprints, ref_modules=_modules(ref_t),
                       port_modules=_modules(port_t), strict_layout=strict_layout)
+    ref_t.release()  # the fingerprints touched a page or so of every tensor
+    port_t.release()
     if not alignment.pairs:
         marked = " (the port trace is marked incomplete: " \
                  f"{_meta(port_t).get('error') or 'its forward did not finish'})" \
@@ -89,7 +91,8 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
                                            _reached_by_value(ref_t, port_t, alignment,
                                                              fingerprints, strict_layout))
     result.conventions = readings.summary()
-    result.notes = alignment.notes + readings.notes
+    result.notes = (_reader_notes(ref_t, "reference") + _reader_notes(port_t, "port")
+                    + alignment.notes + readings.notes)
     if _meta(port_t).get("truncated"):
         result.notes.append("the port's capture stopped recording at its tensor/byte limit")
     if mode != "none" and first is not None:
@@ -157,6 +160,8 @@ def _measure(ref_t: Trace, port_t: Trace, alignment: Alignment, readings: Readin
                                else reading.name)
             if reading is not None:
                 m = pair_metrics(ref_t.read(pair.ref), reading.apply(port_t.read(pair.port)))
+                ref_t.release(pair.ref)  # one pair resident at a time, however big the trace
+                port_t.release(pair.port)
                 entry.metrics = m
                 if m.nonfinite_mismatch:
                     entry.status = "nonfinite"
@@ -167,6 +172,12 @@ def _measure(ref_t: Trace, port_t: Trace, alignment: Alignment, readings: Readin
             entries.append(entry)
             bar.advance(task)
     return entries
+
+
+def _reader_notes(trace: Trace, side: str) -> list[str]:
+    """What the reader noticed (a format told by content, repeated names, gaps)."""
+    notes = trace.meta.get("notes", []) if isinstance(trace.meta, dict) else []
+    return [f"{side} trace: {note}" for note in notes if isinstance(note, str)]
 
 
 def _first_divergence(entries: list[PairResult]) -> FirstDivergence | None:

@@ -90,6 +90,13 @@ class Trace(abc.ABC):
     def close(self) -> None:
         """Release file handles and maps (reading after close is an error)."""
 
+    def release(self, name: str | None = None) -> None:
+        """Let the OS drop this process's pages of ``name`` (None: of every tensor).
+
+        Memory-mapped formats override it, so that comparing a trace of many GB tensor by
+        tensor keeps only the pair at hand resident; reading again simply maps them back.
+        """
+
     def __contains__(self, name: object) -> bool:
         return name in self._infos
 

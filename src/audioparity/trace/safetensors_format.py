@@ -8,10 +8,11 @@ written when the trace is closed.
 
 from __future__ import annotations
 
+import io
 import json
 import math
+import mmap
 import os
-import shutil
 import struct
 from pathlib import Path
 from typing import Any, Self
@@ -103,6 +104,21 @@ class SafetensorsTrace(Trace):
 
     def close(self) -> None:
         self._map = None
+
+    def release(self, name: str | None = None) -> None:
+        mapped = getattr(self._map, "_mmap", None)
+        if mapped is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        if name is None:
+            start, stop = 0, len(mapped)
+        else:
+            begin, end = self._spans[name]
+            start, stop = self._data_start + begin, self._data_start + end
+        start -= start % mmap.PAGESIZE  # madvise wants a page-aligned start
+        if stop > start:
+            # a read-only shared file mapping: the pages stay in the page cache and fault
+            # back in on the next read; only this process's resident set shrinks
+            mapped.madvise(mmap.MADV_DONTNEED, start, stop - start)
 
 
 def _json_field(path: Path, raw_meta: dict, key: str, kind: type) -> Any:
@@ -225,11 +241,26 @@ def _float8_to_float32(path: Path, bits: np.ndarray, dtype: str) -> np.ndarray:
     return bits.view(getattr(ml_dtypes, dtype)).astype(np.float32)
 
 
+#: a trace is kept in memory until its data pass this many bytes (small traces are then
+#: written in one go, with a compact header, and never copied)
+_BUFFER_BYTES = 4 * 1024 * 1024
+#: the header area reserved when data start streaming to disk: at least this, or enough for
+#: 32 times the header entries seen so far (a trace's header is ~200 bytes per tensor)
+_MIN_RESERVE = 256 * 1024
+_PAGE = 4096
+_SHIFT_CHUNK = 16 * 1024 * 1024
+
+
 class TraceWriter:
     """Stream tensors into a native trace file; the file appears (atomically) on :meth:`close`.
 
-    Tensor data is appended to a temporary file as :meth:`add` is called, so memory holds
-    one tensor at a time. ``dtype="bfloat16"`` stores float tensors as bf16.
+    Tensor data go straight to a temporary file beside the target, behind a header area
+    reserved (spaces; the format allows trailing whitespace in its JSON header) when the first
+    4 MiB of data are in; the header is written into that area at :meth:`close` and the file
+    renamed into place. A header that outgrows its area is made room for by shifting the data
+    once. A trace smaller than 4 MiB is kept in memory and written in one go with a compact
+    header. Memory holds at most 4 MiB plus one tensor. ``dtype="bfloat16"`` stores float
+    tensors as bf16.
 
     >>> with TraceWriter("ref.safetensors", meta={"model": "demo"}) as w:
     ...     w.add("model.embed_tokens", np.zeros((1, 4, 8), np.float32))
@@ -238,67 +269,111 @@ class TraceWriter:
     def __init__(self, path: str | Path, meta: dict[str, Any] | None = None):
         self.path = Path(path)
         self.meta = dict(meta or {})
-        self._order: list[str] = []
-        self._header: dict[str, Any] = {}
-        self._offset = 0
+        #: (name, safetensors dtype, shape, bytes) per tensor, in the order added
+        self._entries: list[tuple[str, str, tuple[int, ...], int]] = []
+        self._names: set[str] = set()
         self._atomic = atomic_path(self.path)
         self._final_tmp = self._atomic.__enter__()
-        self._data_path = self._final_tmp.with_suffix(".data")
-        self._data = open(self._data_path, "wb")  # noqa: SIM115 - closed in close()/abort()
+        try:
+            self._file = open(self._final_tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
+        except OSError as exc:
+            self._atomic.__exit__(type(exc), exc, exc.__traceback__)
+            raise InputError(self.path, f"cannot write here: {exc.strerror or exc}") from None
+        self._buffer: io.BytesIO | None = io.BytesIO()  # None once data stream to the file
+        self._reserve = 0  # header bytes reserved in the file (0: not streaming yet)
+        self._sink: Any = self._buffer
+        self._done = False  # closed or aborted
         self.bytes_written = 0
 
     def __contains__(self, name: str) -> bool:
-        return name in self._header
+        return name in self._names
 
     def add(self, name: str, array: np.ndarray, dtype: str | None = None) -> None:
         """Append one tensor. ``dtype`` converts before storing (``"bfloat16"`` supported)."""
-        if name in self._header:
+        if name in self._names:
             raise ValueError(f"duplicate tensor name {name!r}")
-        arr = np.asarray(array)
-        if arr.dtype.kind == "c":  # stored as its real [..., 2] view, as the torch capture does
-            arr = np.ascontiguousarray(arr).view(arr.real.dtype).reshape(*arr.shape, 2)
-        target = dtype or ("bfloat16" if arr.dtype.name == "bfloat16" else arr.dtype.name)
-        if target == "bfloat16":
+        if self._done:
+            raise ValueError(f"{self.path}: the trace writer is closed")
+        arr = array if type(array) is np.ndarray else np.asarray(array)
+        plan = _STORE_PLANS.get((arr.dtype, dtype))
+        if plan is None:
+            if arr.dtype.kind == "c":  # stored as its real [..., 2] view, as the torch capture does
+                arr = np.ascontiguousarray(arr).view(arr.real.dtype).reshape(*arr.shape, 2)
+            plan = _store_plan(arr.dtype, dtype, name)
+        how, target, st_dtype = plan
+        if how == "raw":
+            payload = arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+        elif how == "bf16":
             payload = float32_to_bf16_bits(arr.astype(np.float32, copy=False))
         else:
-            if target not in _NP_TO_ST:
-                raise ValueError(f"cannot store dtype {target} for {name!r}")
             payload = np.ascontiguousarray(arr, dtype=target)
-        data = payload.tobytes()
-        self._data.write(data)
-        self._header[name] = {"dtype": _NP_TO_ST[target], "shape": list(arr.shape),
-                              "data_offsets": [self._offset, self._offset + len(data)]}
-        self._offset += len(data)
-        self.bytes_written += len(data)
-        self._order.append(name)
+        nbytes = payload.nbytes
+        if nbytes:
+            self._sink.write(payload)  # the array's own buffer: no intermediate bytes object
+        self._entries.append((name, st_dtype, arr.shape, nbytes))
+        self._names.add(name)
+        self.bytes_written += nbytes
+        if self._buffer is not None and self.bytes_written > _BUFFER_BYTES:
+            self._start_streaming()
+
+    def _start_streaming(self) -> None:
+        """Reserve the header area in the file and move the buffered data behind it."""
+        assert self._buffer is not None
+        guess = len(self._header_blob()) * 32
+        # data start on a page boundary: 8 length bytes + the reserved header
+        self._reserve = -(-(8 + max(guess, _MIN_RESERVE)) // _PAGE) * _PAGE - 8
+        self._file.seek(8 + self._reserve)
+        self._file.write(self._buffer.getbuffer())
+        self._buffer = None
+        self._sink = self._file
+
+    def _header_blob(self) -> bytes:
+        header: dict[str, Any] = {}
+        offset = 0
+        for name, st_dtype, shape, nbytes in self._entries:
+            header[name] = {"dtype": st_dtype, "shape": list(shape),
+                            "data_offsets": [offset, offset + nbytes]}
+            offset += nbytes
+        header["__metadata__"] = {ORDER_KEY: json.dumps([e[0] for e in self._entries]),
+                                  META_KEY: json.dumps(self.meta)}
+        blob = json.dumps(header, separators=(",", ":")).encode()
+        return blob + b" " * (-len(blob) % 8)
 
     def close(self) -> None:
-        """Write header + data to the final path atomically."""
-        if self._data.closed:
+        """Write the header (and any buffered data), then move the file into place atomically."""
+        if self._done:
             return
-        self._data.close()
-        header = dict(self._header)
-        header["__metadata__"] = {"audioparity.order": json.dumps(self._order),
-                                  "audioparity.meta": json.dumps(self.meta)}
-        blob = json.dumps(header, separators=(",", ":")).encode()
-        blob += b" " * (-len(blob) % 8)
+        self._done = True
         try:
-            with open(self._final_tmp, "wb") as out, open(self._data_path, "rb") as src:
-                out.write(struct.pack("<Q", len(blob)))
-                out.write(blob)
-                shutil.copyfileobj(src, out, 16 * 1024 * 1024)
-            self._data_path.unlink(missing_ok=True)
+            blob = self._header_blob()
+            if self._buffer is not None:  # small trace: compact header, data from memory
+                self._file.write(struct.pack("<Q", len(blob)))
+                self._file.write(blob)
+                self._file.write(self._buffer.getbuffer())
+                self._buffer = None
+            else:
+                if len(blob) > self._reserve:
+                    self._file.flush()
+                    _shift_data(self._file.fileno(), 8 + self._reserve, len(blob) - self._reserve)
+                else:
+                    blob += b" " * (self._reserve - len(blob))
+                self._file.seek(0)
+                self._file.write(struct.pack("<Q", len(blob)))
+                self._file.write(blob)
+            self._file.close()
         except BaseException as exc:
-            self._data_path.unlink(missing_ok=True)
+            self._file.close()
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)
             raise
         self._atomic.__exit__(None, None, None)
 
     def abort(self) -> None:
         """Discard everything written so far; no file appears."""
-        if not self._data.closed:
-            self._data.close()
-        self._data_path.unlink(missing_ok=True)
+        if self._done:
+            return
+        self._done = True
+        self._file.close()
+        self._buffer = None
         try:
             self._atomic.__exit__(RuntimeError, RuntimeError("aborted"), None)
         except RuntimeError:
@@ -312,6 +387,39 @@ class TraceWriter:
             self.close()
         else:
             self.abort()
+
+
+#: (NumPy dtype, requested dtype) -> (how, NumPy dtype name stored, safetensors dtype);
+#: filled as dtypes are met, so ``add`` costs one dict look-up per tensor
+_STORE_PLANS: dict[tuple[np.dtype, str | None], tuple[str, str, str]] = {}
+
+
+def _store_plan(source: np.dtype, dtype: str | None, name: str) -> tuple[str, str, str]:
+    """How to store an array of dtype ``source`` as ``dtype`` (None: as it is)."""
+    key = (source, dtype)
+    target = dtype or ("bfloat16" if source.name == "bfloat16" else source.name)
+    if target == "bfloat16":
+        how = "bf16"
+    elif target not in _NP_TO_ST:
+        raise ValueError(f"cannot store dtype {target} for {name!r}")
+    else:
+        how = "raw" if np.dtype(target) == source and source.kind != "c" else "convert"
+    plan = (how, target, _NP_TO_ST[target])
+    if source.kind != "c":  # complex arrays are re-viewed first; their plan is the view's
+        _STORE_PLANS[key] = plan
+    return plan
+
+
+def _shift_data(fd: int, start: int, delta: int) -> None:
+    """Move the bytes from ``start`` to the end of file ``fd`` up by ``delta`` bytes (from the
+    end backwards, so no byte is overwritten before it is moved)."""
+    end = os.fstat(fd).st_size
+    pos = end
+    while pos > start:
+        begin = max(start, pos - _SHIFT_CHUNK)
+        chunk = os.pread(fd, pos - begin, begin)
+        os.pwrite(fd, chunk, begin + delta)
+        pos = begin
 
 
 def write_trace(path: str | Path, tensors: dict[str, np.ndarray],
