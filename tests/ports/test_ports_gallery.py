@@ -43,19 +43,11 @@ CONVENTION = {"encodec": "channels-last", "dac": "channels-last", "soprano": "ch
 
 #: what the tool cannot do yet: (family, bug or None, inputs recorded) -> the missing feature
 MISSING: dict[tuple[str, str | None, bool], str] = {
-    ("dac", "snake_exp", True): (
-        "the catalogue has no Snake form: ref = x + sin²(αx)/α, port the same with exp(α), "
-        "α per channel, on the same recorded input (decoder.block.0.snake1:in0) -> unknown, "
-        "not activation"),
     ("encodec", "drop_last", True): (
         "a pair whose shapes differ by one sample is not read in the port's convention "
         "before the catalogue runs: decoder.layers.9 ref [1,1,480] vs port [1,479,1] "
         "(channels-last, one sample short) is named unknown; read as [1,1,479] it is the "
         "`length` cause (overlap matches at the start)"),
-    ("mimi", "elu_alpha", True): (
-        "the catalogue has no ELU-alpha form: ref elu(x, 1), port elu(x, 0.5) on the same "
-        "recorded input (decoder.decoder_seanet.layers.4:in0) -> unknown (corr 0.9997); "
-        "on EnCodec's ELU it fits leaky_relu(0.445) instead"),
     ("bark", None, True): (
         "the catalogue does not name a causal mask that is not applied: at "
         "layers.0.attn.out_proj:in0 (heads merged, only the last position exact) it says "
