@@ -64,3 +64,23 @@ def stop_chromium(driver) -> None:
 def severe_console_messages(driver) -> list[str]:
     """Browser-log entries at SEVERE level (console errors, CSP violations, failed loads)."""
     return [e["message"] for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
+def screenshot(html: str, png: str, width: int = 1280, max_height: int = 2400) -> None:
+    """Save a PNG of the page ``html`` (its top ``max_height`` CSS pixels) to ``png``."""
+    from pathlib import Path
+
+    driver = start_chromium(width, 1000)
+    try:
+        driver.get(Path(html).resolve().as_uri())
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(width, min(height, max_height))
+        driver.save_screenshot(png)
+    finally:
+        stop_chromium(driver)
+
+
+if __name__ == "__main__":  # python tests/report/browser.py REPORT.html OUT.png
+    import sys
+
+    screenshot(sys.argv[1], sys.argv[2])

@@ -14,6 +14,7 @@ import soundfile as sf
 from audioparity.compare import compare_traces
 from audioparity.report.html import render_html
 
+pytestmark = pytest.mark.slow  # every test here uses the demo's traces (torch, ~10 s once)
 FIRST = "lm.model.layers.0.self_attn.apply_rotary_pos_emb"
 
 

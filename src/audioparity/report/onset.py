@@ -18,7 +18,7 @@ import numpy as np
 #: heat map at most this many rows × columns (block max); profiles at most PROFILE_POINTS
 HEAT_ROWS, HEAT_COLS, PROFILE_POINTS = 96, 480, 480
 #: tensors with more elements are subsampled (every k-th along their largest axis)
-MAX_ELEMENTS = 1 << 24
+MAX_ELEMENTS = 1 << 26
 #: values shown either side of an excerpt's centre, along the last non-trivial axis
 EXCERPT_HALF = 4
 
@@ -74,7 +74,10 @@ def _block_max(a: np.ndarray, axis: int, target: int) -> tuple[np.ndarray, int]:
     return a.reshape(shape).max(axis=axis + 1), block
 
 
-def _excerpt(title: str, ref: np.ndarray, port: np.ndarray, flat: int) -> Excerpt:
+def _excerpt(title: str, ref: np.ndarray, port: np.ndarray, flat: int,
+             stride: list[int]) -> Excerpt:
+    """``ref``/``port`` may be subsampled (``stride`` per axis): indices shown are the
+    original tensor's."""
     center = tuple(int(i) for i in np.unravel_index(flat, ref.shape))
     axes = [a for a, s in enumerate(ref.shape) if s > 1]
     axis = axes[-1] if axes else 0
@@ -86,8 +89,12 @@ def _excerpt(title: str, ref: np.ndarray, port: np.ndarray, flat: int) -> Excerp
         if idx:
             idx[axis] = k
         r, p = float(ref[tuple(idx)]), float(port[tuple(idx)])
-        rows.append((tuple(idx), r, p, abs(p - r)))
-    return Excerpt(title, center, axis, rows)
+        rows.append((_original(idx, stride), r, p, abs(p - r)))
+    return Excerpt(title, _original(center, stride), axis, rows)
+
+
+def _original(index, stride: list[int]) -> tuple[int, ...]:
+    return tuple(int(i) * s for i, s in zip(index, stride, strict=True))
 
 
 def pair_view(ref: np.ndarray, port: np.ndarray, rtol: float, atol: float) -> PairView:
@@ -101,16 +108,23 @@ def pair_view(ref: np.ndarray, port: np.ndarray, rtol: float, atol: float) -> Pa
     if ref.shape != port.shape:
         raise ValueError(f"shapes differ: {ref.shape} vs {port.shape}")
     notes = []
+    stride = [1] * ref.ndim  # positions of the original per position kept, per axis
+    shape = tuple(ref.shape)
     if ref.size > MAX_ELEMENTS and ref.ndim:
         axis = int(np.argmax(ref.shape))
         k = -(-ref.size // MAX_ELEMENTS)
         index = [slice(None)] * ref.ndim
         index[axis] = slice(None, None, k)
         ref, port = ref[tuple(index)], port[tuple(index)]
+        stride[axis] = k
         notes.append(f"tensor subsampled for the picture: every {k}th position along axis "
                      f"{axis}")
-    r = ref.astype(np.float64)
-    p = port.astype(np.float64)
+    # float32 arithmetic for float32/16 pairs (a picture, not a metric), float64 for float64
+    work = np.result_type(ref.dtype, port.dtype, np.float32)
+    if not np.issubdtype(work, np.floating):
+        work = np.float64
+    r = ref.astype(work, copy=False)
+    p = port.astype(work, copy=False)
     with np.errstate(invalid="ignore", over="ignore"):
         diff = np.abs(p - r)
     bad = ~np.isfinite(diff)
@@ -126,21 +140,24 @@ def pair_view(ref: np.ndarray, port: np.ndarray, rtol: float, atol: float) -> Pa
         prof = diff_inf.max(axis=others) if others else diff_inf
         hits = np.flatnonzero(prof > limit)
         small, block = _block_max(prof, 0, PROFILE_POINTS)
-        profiles.append(Profile(a, size, small, block, int(hits[0]) if hits.size else None))
+        profiles.append(Profile(a, shape[a], small, block * stride[a],
+                                int(hits[0]) * stride[a] if hits.size else None))
     heat, heat_axes, blocks = _heat(diff_inf, ref.shape)
+    blocks = tuple(b * (stride[a] if a is not None else 1) for b, a in zip(blocks, heat_axes,
+                                                                           strict=True))
     heat = np.where(np.isfinite(heat), heat, np.nan)
     excerpts = []
     if over.any():
         excerpts.append(_excerpt("around the first element over tolerance", ref, port,
-                                 int(np.argmax(over.ravel()))))
+                                 int(np.argmax(over.ravel())), stride))
     if diff.size:
         worst = int(np.argmax(diff_inf.ravel()))
-        if not excerpts or excerpts[0].center != tuple(
-                int(i) for i in np.unravel_index(worst, ref.shape)):
-            excerpts.append(_excerpt("around the largest difference", ref, port, worst))
+        excerpt = _excerpt("around the largest difference", ref, port, worst, stride)
+        if not excerpts or excerpts[0].center != excerpt.center:
+            excerpts.append(excerpt)
     if bad.any():
         notes.append(f"{int(bad.sum())} elements are NaN/Inf in the difference")
-    return PairView(tuple(ref.shape), limit, heat, heat_axes, blocks, profiles, excerpts,
+    return PairView(shape, limit, heat, heat_axes, blocks, profiles, excerpts,
                     notes)
 
 

@@ -1,4 +1,6 @@
-"""The validation table (component | status | max diff | rel err | cosine | SNR dB)."""
+"""The terminal report: the validation table (component | status | max diff | rel err |
+cosine | SNR dB), the first-divergence panel and, under ``--explain all``, every explained
+pair collapsed by component (:func:`explained_panel`)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,13 @@ from ..compare.result import CompareResult, PairResult, safe_text
 
 AUTO_ROWS = 80
 NOTES_SHOWN = 8
+#: ``--explain all``: components (blocks) the explained pairs are grouped into, at most,
+EXPLAINED_BLOCKS = 8
+#: one-line pairs shown per block before the rest are counted by cause,
+EXPLAINED_LINES = 30
+#: findings shown in full for a block's first pair, and characters of a one-line detail.
+FULL_CAUSES = 3
+LINE_DETAIL = 90
 
 
 @dataclass
@@ -170,6 +179,95 @@ def divergence_panel(result: CompareResult) -> Panel:
     return Panel(Group(*lines), title="first divergence", border_style="red")
 
 
+def explained_depth(names: list[str], table_depth: int | None = None) -> int:
+    """The deepest module-path depth that puts ``names`` into at most
+    :data:`EXPLAINED_BLOCKS` components (no deeper than the table's grouping)."""
+    top = 6 if table_depth is None else max(1, table_depth)
+    for depth in range(top, 0, -1):
+        if len({group_key(n, depth) for n in names}) <= EXPLAINED_BLOCKS:
+            return depth
+    return 1
+
+
+def _short(text: str, limit: int = LINE_DETAIL) -> str:
+    text = safe_text(text)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _cause_lines(causes: list, indent: str) -> list[Text]:
+    lines = []
+    for c in causes[:FULL_CAUSES]:
+        lines.append(Text.assemble(f"{indent}{c.cause:<18} ", (f"{c.confidence:.2f}  ", "cyan"),
+                                   safe_text(c.detail)))
+        if c.hint:
+            lines.append(Text.assemble((f"{indent}{'':<18} fix: ", "dim"), safe_text(c.hint)))
+    if len(causes) > FULL_CAUSES:
+        lines.append(Text(f"{indent}(+{len(causes) - FULL_CAUSES} weaker findings in --json)",
+                          style="dim"))
+    return lines
+
+
+def _one_line(name: str, causes: list, note: str = "") -> Text:
+    if not causes:
+        what = Text("no finding (within float32 reordering noise of the reference)",
+                    style="dim")
+    else:
+        c = causes[0]
+        what = Text.assemble(f"{c.cause} ", (f"{c.confidence:.2f}", "cyan"),
+                             f"  {_short(c.detail)}")
+    line = Text.assemble("  ", (safe_text(name), "bold"), note, "  ", what)
+    line.no_wrap, line.overflow = True, "ellipsis"  # one terminal row per pair
+    return line
+
+
+def explained_panel(result: CompareResult, depth: int | None = None) -> Panel | None:
+    """``--explain all``: every explained pair, one block per component (the table's
+    module-path grouping, at most :data:`EXPLAINED_BLOCKS` blocks). A block shows its first
+    pair's findings in full and one line (top finding) for each other pair; the first
+    divergence, already in full in its own panel, is one line. None when at most the first
+    divergence was explained."""
+    first = result.first_divergence
+    first_name = first.name if first else None
+    names = [e.name for e in result.entries if e.name in result.explained]
+    if not [n for n in names if n != first_name]:
+        return None
+    d = explained_depth(names, depth)
+    blocks: dict[str, list[str]] = {}
+    for n in names:
+        blocks.setdefault(group_key(n, d), []).append(n)
+    lines: list[Text] = [Text(f"{len(names)} failing pairs explained, in "
+                              f"{len(blocks)} components (first pair of each in full)",
+                              style="dim")]
+    for key, members in blocks.items():
+        lines.append(Text.assemble((safe_text(key or "(root)"), "bold magenta"),
+                                   (f"  {len(members)} pair{'s' * (len(members) != 1)}",
+                                    "dim")))
+        full = next((n for n in members if n != first_name), None)
+        shown = 0
+        rest: dict[str, int] = {}
+        for n in members:
+            causes = result.explained[n]
+            if n == full:
+                if causes:
+                    lines.append(Text.assemble("  ", (safe_text(n), "bold")))
+                    lines.extend(_cause_lines(causes, "    "))
+                else:
+                    lines.append(_one_line(n, causes))
+            elif shown < EXPLAINED_LINES:
+                note = " (first divergence, above)" if n == first_name else ""
+                lines.append(_one_line(n, causes, note))
+                shown += 1
+            else:
+                top = causes[0].cause if causes else "no finding"
+                rest[top] = rest.get(top, 0) + 1
+        if rest:
+            tally = ", ".join(f"{k} ×{v}" for k, v in rest.items())
+            lines.append(Text(f"  +{sum(rest.values())} more pairs: {tally} (see --json)",
+                              style="dim"))
+    return Panel(Group(*lines), title="every explained pair (--explain all)",
+                 border_style="magenta")
+
+
 def print_report(result: CompareResult, console: Console, depth: int | None = -1) -> None:
     """Print the table (``depth=-1``: automatic), unmatched counts and the divergence panel."""
     if depth == -1:
@@ -189,3 +287,6 @@ def print_report(result: CompareResult, console: Console, depth: int | None = -1
     if len(result.notes) > NOTES_SHOWN:
         console.print(f"({len(result.notes) - NOTES_SHOWN} more notes in --json)", style="dim")
     console.print(divergence_panel(result))
+    explained = explained_panel(result, depth)
+    if explained is not None:
+        console.print(explained)
