@@ -26,7 +26,7 @@ def test_numbered_files_take_the_repeats_in_execution_order(tmp_path):
     with open_trace(d) as trace:
         assert trace.names == ["attn_norm-0", "Qcur-0", "Kcur-0", "Qcur-0#1", "ffn_out-0"]
         assert np.allclose(trace.read("Qcur-0#1"), 3)
-        assert "'Qcur-0' 2 times" in trace.meta["notes"][0]
+        assert "repeats 1 name(s) ('Qcur-0')" in trace.meta["notes"][0]
 
 
 def test_one_file_for_a_repeat_stands_at_the_last_repeat_with_a_note(tmp_path):

@@ -157,9 +157,13 @@ def resolve_repeats(order: list[str], present: set[str] | dict,
                 out.append(f"{name}#{k}")
         elif k == counts[name] - 1:  # one tensor for every repeat: it holds the last write
             out.append(name)
+    resolved = []
     for name in sorted((n for n, c in counts.items() if c > 1 and n in present),
                        key=natural_key):
         c = counts[name]
+        if name in numbered and all(f"{name}#{k}" in present for k in range(1, c)):
+            resolved.append(name)
+            continue
         if name not in numbered:
             notes.append(f"{source} lists '{name}' {c} times but only one tensor exists for "
                          f"it (no '{name}#1'): the {c - 1} earlier repeat(s) were dropped and "
@@ -170,6 +174,10 @@ def resolve_repeats(order: list[str], present: set[str] | dict,
         notes.append(f"{source} lists '{name}' {c} times: the repeats are read as "
                      f"'{name}#1'..'{name}#{c - 1}' in execution order"
                      + (f"; no tensor for {', '.join(missing)}: dropped" if missing else ""))
+    if resolved:  # the expected case: one line for all of them
+        shown = ", ".join(f"'{n}'" for n in resolved[:4]) + (", …" if len(resolved) > 4 else "")
+        notes.append(f"{source} repeats {len(resolved)} name(s) ({shown}): the k-th repeat "
+                     "is read as NAME#k, in execution order")
     return out
 
 
