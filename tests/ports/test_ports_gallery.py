@@ -36,7 +36,7 @@ FAMILIES = {
     "llamacpp": (port_llamacpp, None),
 }
 #: the cause the catalogue must give the port's own bug (with inputs recorded)
-OWN_CAUSE = {"soprano": "scale", "vocos": "scale", "bark": "mask"}
+OWN_CAUSE = {"soprano": "scale", "vocos": "scale", "bark": "mask", "mimi": "activation"}
 #: the port convention compare must name in its summary (the port's own layout)
 CONVENTION = {"encodec": "channels-last", "dac": "channels-last", "soprano": "channels-last",
               "vocos": "channels-last", "llamacpp": "batch axis"}
