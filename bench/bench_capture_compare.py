@@ -2,20 +2,27 @@
 
 * capture overhead = median traced forward / median untraced forward of the same model on
   the same input (torch hooks on every module + the RoPE function; to a trace file on disk,
-  and kept in memory);
+  replacing the previous run's file, and kept in memory); with ``--baseline REV`` the trace
+  writer of git revision REV runs in the same rotation, so before and after are measured
+  under the same load;
 * compare throughput = median ``compare_traces`` time / median time of a bare NumPy pass
   ``np.abs(ref - port).max()`` over the same pairs read from the same trace files.
 
 Two models: the demo reference (tiny Qwen3 + ISTFT head) and a bigger Qwen3 config.
-Prints a markdown table. Run: ``python bench/bench_capture_compare.py [--repeats N]``.
+Prints a markdown table. Run:
+``python bench/bench_capture_compare.py [--repeats N] [--baseline REV] [--only capture]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
 import tempfile
 import time
+import types
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +38,7 @@ from audioparity.examples.reference import (
     demo_input_ids,
     save_weights,
 )
+from audioparity.sources import recorder
 from audioparity.sources.torch_capture import capture
 from audioparity.trace import open_trace
 
@@ -41,9 +49,10 @@ MODELS = {
         num_attention_heads=8, num_key_value_heads=4, head_dim=64, vocoder_dim=256,
         n_fft=256, hop_length=64), 128),
 }
+WRITER_SOURCE = "src/audioparity/trace/safetensors_format.py"
 
 
-def median_times(fns: dict[str, object], repeats: int) -> dict[str, float]:
+def median_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Median wall time in seconds of each ``fn()``, run in rotation (after one warm-up each).
 
     Rotating the variants within every repeat keeps the ratios fair on a loaded machine:
@@ -60,23 +69,48 @@ def median_times(fns: dict[str, object], repeats: int) -> dict[str, float]:
     return {key: statistics.median(t) for key, t in times.items()}
 
 
-def bench_model(config: DemoConfig, length: int, repeats: int, tmp: Path) -> dict[str, float]:
-    model = build_reference(config)
-    ids = demo_input_ids(config, length=length)
-    ref_path, port_path = tmp / "ref.safetensors", tmp / "port.safetensors"
+def writer_at(rev: str) -> type:
+    """The ``TraceWriter`` class of git revision ``rev`` (loaded beside today's)."""
+    root = Path(__file__).resolve().parent.parent
+    source = subprocess.run(["git", "show", f"{rev}:{WRITER_SOURCE}"], cwd=root, check=True,
+                            capture_output=True, text=True).stdout
+    module = types.ModuleType("audioparity.trace._writer_at_" + rev.replace("~", "_"))
+    module.__package__ = "audioparity.trace"
+    exec(compile(source, f"{rev}:{WRITER_SOURCE}", "exec"), module.__dict__)  # noqa: S102
+    return module.TraceWriter
+
+
+def bench_capture(model: torch.nn.Module, ids: torch.Tensor, repeats: int, tmp: Path,
+                  baseline: type | None) -> dict[str, float]:
+    """Median forward times: untraced, traced to disk (today's writer, and ``baseline``'s),
+    traced in memory."""
+    current = recorder.TraceWriter
 
     def untraced() -> None:
         with torch.no_grad():
             model(ids)
 
-    def traced(path: Path | None) -> None:
-        with torch.no_grad(), capture(model, path, functions=(ROPE_FUNCTION,)):
-            model(ids)
+    def traced(path: Path | None, writer: type = current) -> None:
+        recorder.TraceWriter = writer
+        try:
+            with torch.no_grad(), capture(model, path, functions=(ROPE_FUNCTION,)):
+                model(ids)
+        finally:
+            recorder.TraceWriter = current
 
-    forward = median_times({"plain": untraced, "disk": lambda: traced(ref_path),
-                            "memory": lambda: traced(None)}, repeats)
-    plain = forward["plain"]
+    fns: dict[str, Callable[[], object]] = {
+        "plain": untraced, "disk": lambda: traced(tmp / "ref.safetensors"),
+        "memory": lambda: traced(None)}
+    if baseline is not None:
+        fns["disk_before"] = lambda: traced(tmp / "ref_before.safetensors", baseline)
+    return median_times(fns, repeats)
 
+
+def bench_compare(model: torch.nn.Module, config: DemoConfig, ids: torch.Tensor, repeats: int,
+                  tmp: Path) -> dict[str, float]:
+    ref_path, port_path = tmp / "ref.safetensors", tmp / "port.safetensors"
+    with torch.no_grad(), capture(model, ref_path, functions=(ROPE_FUNCTION,)):
+        model(ids)
     port = NumpyPort.from_safetensors(save_weights(model, tmp / "w.safetensors"), config)
     port.trace(as_numpy(ids), port_path)
     with open_trace(ref_path) as ref_t, open_trace(port_path) as port_t:
@@ -93,29 +127,55 @@ def bench_model(config: DemoConfig, length: int, repeats: int, tmp: Path) -> dic
     result = compare_traces(ref_path, port_path, explain="none")
     assert result.status == "parity", "the faithful port must show parity"
     bare_s, compare_s = timed["bare"], timed["compare"]
-    return {"plain_ms": plain * 1e3, "disk_ratio": forward["disk"] / plain,
-            "mem_ratio": forward["memory"] / plain, "pairs": len(names), "mb": total_bytes / 1e6,
-            "bare_ms": bare_s * 1e3, "compare_ms": compare_s * 1e3,
-            "compare_ratio": compare_s / bare_s, "mb_per_s": total_bytes / 1e6 / compare_s}
+    return {"pairs": len(names), "mb": total_bytes / 1e6, "bare_ms": bare_s * 1e3,
+            "compare_ms": compare_s * 1e3, "compare_ratio": compare_s / bare_s,
+            "mb_per_s": total_bytes / 1e6 / compare_s}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also time the trace writer of this git revision (before/after)")
+    parser.add_argument("--only", choices=("capture", "compare"),
+                        help="run one half of the benchmark")
     args = parser.parse_args()
+    baseline = writer_at(args.baseline) if args.baseline else None
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"median of {args.repeats} runs\n")
-    print("| model | forward | traced/untraced (to disk) | traced/untraced (in memory) "
-          "| pairs | MB per side | bare NumPy max-diff | compare_traces | compare/bare "
-          "| compare MB/s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          f"median of {args.repeats} runs in rotation, load average before: {load}\n")
+    columns = ["model"]
+    if args.only != "compare":
+        columns += ["forward", "trace file", "traced/untraced (to disk)",
+                    "traced/untraced (in memory)"]
+        if baseline is not None:
+            columns.append(f"to disk, writer at {args.baseline}")
+    if args.only != "capture":
+        columns += ["pairs", "MB per side", "bare NumPy max-diff", "compare_traces",
+                    "compare/bare", "compare MB/s"]
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "---|" * len(columns))
     for label, (config, length) in MODELS.items():
+        torch.manual_seed(0)
+        model = build_reference(config)
+        ids = demo_input_ids(config, length=length)
+        cells = [label]
         with tempfile.TemporaryDirectory() as tmp:
-            r = bench_model(config, length, args.repeats, Path(tmp))
-        print(f"| {label} | {r['plain_ms']:.1f} ms | {r['disk_ratio']:.2f}x "
-              f"| {r['mem_ratio']:.2f}x | {r['pairs']} | {r['mb']:.1f} | {r['bare_ms']:.1f} ms "
-              f"| {r['compare_ms']:.1f} ms | {r['compare_ratio']:.1f}x "
-              f"| {r['mb_per_s']:.0f} |")
+            if args.only != "compare":
+                f = bench_capture(model, ids, args.repeats, Path(tmp), baseline)
+                size = (Path(tmp) / "ref.safetensors").stat().st_size
+                plain = f["plain"]
+                cells += [f"{plain * 1e3:.1f} ms", f"{size / 1e6:.1f} MB",
+                          f"{f['disk'] / plain:.2f}x", f"{f['memory'] / plain:.2f}x"]
+                if baseline is not None:
+                    cells.append(f"{f['disk_before'] / plain:.2f}x")
+            if args.only != "capture":
+                r = bench_compare(model, config, ids, args.repeats, Path(tmp))
+                cells += [str(r["pairs"]), f"{r['mb']:.1f}", f"{r['bare_ms']:.1f} ms",
+                          f"{r['compare_ms']:.1f} ms", f"{r['compare_ratio']:.1f}x",
+                          f"{r['mb_per_s']:.0f}"]
+        print("| " + " | ".join(cells) + " |", flush=True)
+    print(f"\nload average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

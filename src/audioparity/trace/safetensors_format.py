@@ -275,7 +275,7 @@ class TraceWriter:
         self._atomic = atomic_path(self.path)
         self._final_tmp = self._atomic.__enter__()
         try:
-            self._file = open(self._final_tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
+            self._file = open(self._final_tmp, "w+b")  # noqa: SIM115 - closed in close()/abort()
         except OSError as exc:
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)
             raise InputError(self.path, f"cannot write here: {exc.strerror or exc}") from None
