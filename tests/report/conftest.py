@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -79,3 +80,37 @@ def browser():
         pytest.fail(f"the HTML report is tested in headless Chromium: {exc}", pytrace=False)
     yield driver
     stop_chromium(driver)
+
+
+@pytest.fixture(scope="session")
+def results_dir(demo_dir, tmp_path_factory, cli_module):
+    """compare, weights audit, audio inspect and audio compare JSON of real inputs: the demo
+    traces, its weights and a copy with one tensor scaled, espeak-ng speech and a clipped
+    copy of it."""
+    import soundfile as sf
+    from safetensors.numpy import load_file, save_file
+
+    out = tmp_path_factory.mktemp("results")
+    wav = out / "speech.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "the port runs but sounds like a radio"],
+                   check=True)
+    y, sr = sf.read(wav, dtype="float32")
+    sf.write(out / "port_speech.wav", np.clip(6 * y, -1, 1), sr)
+    weights = load_file(demo_dir / "weights.safetensors")
+    key = "lm.model.layers.0.mlp.down_proj.weight"
+    weights[key] = np.ascontiguousarray(weights[key] * 1.5)
+    save_file(weights, out / "port_weights.safetensors")
+    cli_module("weights", "audit", demo_dir / "weights.safetensors",
+               out / "port_weights.safetensors", "--json", out / "weights.json")
+    cli_module("audio", "inspect", wav, out / "port_speech.wav", "--no-vad",
+               "--json", out / "inspect.json")
+    cli_module("audio", "compare", wav, out / "port_speech.wav", "--no-quality",
+               "--json", out / "audio_compare.json")
+    return out
+
+
+@pytest.fixture(scope="session")
+def cli_module():
+    from audioparity.cli.main import main
+
+    return lambda *args: main([str(a) for a in args])

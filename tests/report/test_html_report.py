@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from html.parser import HTMLParser
 
-import numpy as np
 import pytest
-import soundfile as sf
 
 from audioparity.compare import compare_traces
 from audioparity.report.html import render_html
@@ -86,39 +83,6 @@ def test_incomplete_port_is_the_verdict_with_its_reason(demo_dir, incomplete_por
     verdict = html[html.index('id="verdict"'):html.index("</section>")]
     assert "incomplete" in verdict and "RuntimeError: shape mismatch in layer 1" in verdict
     assert "port trace is marked incomplete" in verdict
-
-
-@pytest.fixture(scope="module")
-def results_dir(demo_dir, tmp_path_factory, cli_module):
-    """compare, weights audit, audio inspect and audio compare JSON of real inputs: the demo
-    traces, its weights and a copy with one tensor scaled, espeak-ng speech and a clipped
-    copy of it."""
-    from safetensors.numpy import load_file, save_file
-
-    out = tmp_path_factory.mktemp("results")
-    wav = out / "speech.wav"
-    subprocess.run(["espeak-ng", "-w", str(wav), "the port runs but sounds like a radio"],
-                   check=True)
-    y, sr = sf.read(wav, dtype="float32")
-    sf.write(out / "port_speech.wav", np.clip(6 * y, -1, 1), sr)
-    weights = load_file(demo_dir / "weights.safetensors")
-    key = "lm.model.layers.0.mlp.down_proj.weight"
-    weights[key] = np.ascontiguousarray(weights[key] * 1.5)
-    save_file(weights, out / "port_weights.safetensors")
-    cli_module("weights", "audit", demo_dir / "weights.safetensors",
-               out / "port_weights.safetensors", "--json", out / "weights.json")
-    cli_module("audio", "inspect", wav, out / "port_speech.wav", "--no-vad",
-               "--json", out / "inspect.json")
-    cli_module("audio", "compare", wav, out / "port_speech.wav", "--no-quality",
-               "--json", out / "audio_compare.json")
-    return out
-
-
-@pytest.fixture(scope="module")
-def cli_module():
-    from audioparity.cli.main import main
-
-    return lambda *args: main([str(a) for a in args])
 
 
 def test_combined_report_has_every_section(demo_dir, results_dir, cli, tmp_path):

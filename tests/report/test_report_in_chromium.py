@@ -85,3 +85,25 @@ def test_names_with_markup_run_no_script(browser, markup_traces, tmp_path):
     assert "<img src=x onerror=document.title='pwned'>" in _by_css(page, "tr.first").text
     assert page.execute_script("return window.__pwned === undefined")
     assert severe_console_messages(page) == []
+
+
+def test_combined_report_plays_its_audio(browser, demo_dir, results_dir, tmp_path, cli):
+    out = tmp_path / "all.html"
+    cli("report", demo_dir / "compare.json", results_dir / "weights.json",
+        results_dir / "inspect.json", results_dir / "audio_compare.json",
+        results_dir / "speech.wav", "--out", out)
+    page = _open(browser, out)
+    durations = page.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const players = Array.from(document.querySelectorAll('audio'));
+        Promise.all(players.map(a => a.readyState >= 1 ? a.duration : new Promise(ok => {
+            a.addEventListener('loadedmetadata', () => ok(a.duration));
+            a.addEventListener('error', () => ok(-1));
+            a.load();
+        }))).then(done);""")
+    assert len(durations) == 3 and all(d > 1.0 for d in durations), durations
+    spectrograms = page.find_elements("css selector", "img.spectrogram")
+    assert len(spectrograms) == 3 and all(page.execute_script(
+        "return arguments[0].naturalWidth", img) > 300 for img in spectrograms)
+    assert _by_css(page, "#verdict").text.startswith("PROBLEMS FOUND")
+    assert severe_console_messages(page) == []

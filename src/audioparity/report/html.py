@@ -196,10 +196,14 @@ def weights_section(data: dict, label: str = "weights audit") -> dict:
     components = [{"name": name, "counts": counts, "entries": by_comp.get(name, []),
                    "bad": sum(1 for e in by_comp.get(name, []) if e.get("status") != "ok")}
                   for name, counts in (data.get("components") or {}).items()]
+    # what the terminal report calls "worth a look": not ok, renamed, or a layout that breaks
+    notable = [e for e in data.get("entries") or [] if e.get("status") != "ok"
+               or e.get("how") not in ("exact", "prefix") or "breaks" in (
+                   e.get("layout_note") or "")]
     return {"kind": "weights", "label": label, "data": data, "status": data.get("status", "?"),
             "good": data.get("status") in GOOD_STATUSES and not data.get("problems"),
             "headline": "; ".join(data.get("problems") or []) or "no problems found",
-            "components": components}
+            "components": components, "notable": notable}
 
 
 # --------------------------------------------------------------------------- audio
