@@ -239,3 +239,18 @@ def test_cli_suggested_map_of_a_llamacpp_dump_round_trips(cli, tmp_path):
     first = json.loads((tmp_path / "bug.json").read_text())["first_divergence"]
     assert code == 1 and (first["name"], first["port_name"]) == (
         "model.layers.3.mlp.up_proj", "ffn_up-3")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "a tensor that breaks the port's own majority convention is not reported: mlx-audio's "
+    "DAC encoder returns [1,16,32] channels-first (it moveaxis'es back) while 83 other "
+    "tensors are channels-last; compare pairs encoder <- encoder as stored and says nothing "
+    "(issue 9 item 1: 'A tensor that breaks the port's own majority convention is reported')"))
+def test_a_tensor_breaking_the_ports_majority_convention_is_reported(tmp_path):
+    from audioparity.compare import compare_traces
+
+    ref, port = port_dac.build(tmp_path)
+    report = compare_traces(ref, port).to_json()
+    assert report["status"] == "parity"
+    lines = [str(line) for line in report.get("conventions", []) + report.get("notes", [])]
+    assert any("'encoder'" in line or " encoder " in line for line in lines), lines
