@@ -70,6 +70,7 @@ def test_explain_all_lists_every_explained_pair(demo_dir, tmp_path, cli):
     assert code == 1, err
     explained = json.loads((tmp_path / "c.json").read_text())["explained"]
     html = (tmp_path / "c.html").read_text(encoding="utf-8")
+    assert 'id="s0-heatmap"' in html  # compare --html read the first divergent pair
     later = [n for n in explained if n != FIRST]
     assert later and html.count('class="group failing explained"') == len(later)
     for name in later:
@@ -100,6 +101,17 @@ def test_combined_report_has_every_section(demo_dir, results_dir, cli, tmp_path)
     assert html.count('class="figure spectrogram"') == 3
     assert "clipping" in html and "scale" in html  # audio compare's causes
     assert all(u.startswith(("data:", "#")) for u in _parse(html).urls)
+
+
+def test_report_without_the_traces_says_why_there_is_no_heat_map(demo_dir, tmp_path, cli):
+    data = json.loads((demo_dir / "compare.json").read_text())
+    data["ref"], data["port"] = "gone/ref.safetensors", "gone/port.safetensors"
+    (tmp_path / "c.json").write_text(json.dumps(data))
+    code, _, err = cli("report", tmp_path / "c.json", "--out", tmp_path / "c.html")
+    assert code == 1, err
+    html = (tmp_path / "c.html").read_text()
+    assert "no heat map: the traces named in the result are not here" in html
+    assert "rope_variant" in html and 'class="first"' in html
 
 
 def test_report_of_a_parity_result_exits_0(demo_dir, tmp_path, cli):
