@@ -2,7 +2,7 @@
 
 * capture overhead = median traced forward / median untraced forward of the same model on
   the same input (torch hooks on every module + the RoPE function; to a trace file on disk,
-  replacing the previous run's file, and kept in memory); with ``--baseline REV`` the trace
+  replacing the previous run's file or as a new file, and kept in memory); with ``--baseline REV`` the trace
   writer of git revision REV runs in the same rotation, so before and after are measured
   under the same load;
 * compare throughput = median ``compare_traces`` time / median time of a bare NumPy pass
@@ -10,7 +10,8 @@
 
 Two models: the demo reference (tiny Qwen3 + ISTFT head) and a bigger Qwen3 config.
 Prints a markdown table. Run:
-``python bench/bench_capture_compare.py [--repeats N] [--baseline REV] [--only capture]``.
+``python bench/bench_capture_compare.py [--repeats N] [--baseline REV] [--only capture]
+[--threads N]``.
 """
 
 from __future__ import annotations
@@ -52,20 +53,24 @@ MODELS = {
 WRITER_SOURCE = "src/audioparity/trace/safetensors_format.py"
 
 
-def median_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall time in seconds of each ``fn()``, run in rotation (after one warm-up each).
+def median_times(fns: dict[str, Callable[[], object]], repeats: int,
+                 setups: dict[str, Callable[[], object]] | None = None) -> dict[str, float]:
+    """Median wall time in seconds of each ``fn()``, run in rotation (after one warm-up each);
+    ``setups[key]()`` runs untimed before each ``fns[key]()``.
 
     Rotating the variants within every repeat keeps the ratios fair on a loaded machine:
     a slow spell hits all variants alike.
     """
-    for fn in fns.values():
-        fn()
+    setups = setups or {}
     times: dict[str, list[float]] = {key: [] for key in fns}
-    for _ in range(repeats):
+    for repeat in range(repeats + 1):
         for key, fn in fns.items():
+            if key in setups:
+                setups[key]()
             start = time.perf_counter()
             fn()
-            times[key].append(time.perf_counter() - start)
+            if repeat:  # the first round warms up
+                times[key].append(time.perf_counter() - start)
     return {key: statistics.median(t) for key, t in times.items()}
 
 
@@ -98,12 +103,14 @@ def bench_capture(model: torch.nn.Module, ids: torch.Tensor, repeats: int, tmp: 
         finally:
             recorder.TraceWriter = current
 
+    fresh = tmp / "fresh.safetensors"
     fns: dict[str, Callable[[], object]] = {
         "plain": untraced, "disk": lambda: traced(tmp / "ref.safetensors"),
-        "memory": lambda: traced(None)}
+        "disk_new": lambda: traced(fresh), "memory": lambda: traced(None)}
     if baseline is not None:
         fns["disk_before"] = lambda: traced(tmp / "ref_before.safetensors", baseline)
-    return median_times(fns, repeats)
+    # a new file: no earlier trace to replace (ext4 flushes a file renamed over another)
+    return median_times(fns, repeats, {"disk_new": lambda: fresh.unlink(missing_ok=True)})
 
 
 def bench_compare(model: torch.nn.Module, config: DemoConfig, ids: torch.Tensor, repeats: int,
@@ -139,17 +146,24 @@ def main() -> None:
                         help="also time the trace writer of this git revision (before/after)")
     parser.add_argument("--only", choices=("capture", "compare"),
                         help="run one half of the benchmark")
+    # one thread by default: on a busy 2-core machine two intra-op threads make the demo's
+    # 3 ms forward take anything up to 300 ms (spinning workers descheduled), and no median
+    # of a handful of runs tames that; 0 keeps torch's default
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch intra-op threads (default 1; 0: torch's default)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     baseline = writer_at(args.baseline) if args.baseline else None
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"median of {args.repeats} runs in rotation, load average before: {load}\n")
     columns = ["model"]
     if args.only != "compare":
-        columns += ["forward", "trace file", "traced/untraced (to disk)",
-                    "traced/untraced (in memory)"]
+        columns += ["forward", "trace file", "traced/untraced (to disk, replacing a trace)",
+                    "(to disk, new file)", "(in memory)"]
         if baseline is not None:
-            columns.append(f"to disk, writer at {args.baseline}")
+            columns.append(f"(to disk, replacing; writer at {args.baseline})")
     if args.only != "capture":
         columns += ["pairs", "MB per side", "bare NumPy max-diff", "compare_traces",
                     "compare/bare", "compare MB/s"]
@@ -166,7 +180,8 @@ def main() -> None:
                 size = (Path(tmp) / "ref.safetensors").stat().st_size
                 plain = f["plain"]
                 cells += [f"{plain * 1e3:.1f} ms", f"{size / 1e6:.1f} MB",
-                          f"{f['disk'] / plain:.2f}x", f"{f['memory'] / plain:.2f}x"]
+                          f"{f['disk'] / plain:.2f}x", f"{f['disk_new'] / plain:.2f}x",
+                          f"{f['memory'] / plain:.2f}x"]
                 if baseline is not None:
                     cells.append(f"{f['disk_before'] / plain:.2f}x")
             if args.only != "capture":
