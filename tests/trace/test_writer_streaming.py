@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 
 import numpy as np
 import pytest
@@ -155,3 +156,21 @@ def test_add_after_close_and_duplicate_names_are_refused(tmp_path):
     with pytest.raises(ValueError, match="closed"):
         writer.add("b", np.ones(2, np.float32))
     assert writer.bytes_written == 8
+
+
+def test_replacing_a_large_trace_frees_the_old_one_and_leaves_no_extra_name(tmp_path):
+    # the old file gets a second name so the rename does not free it; a thread unlinks it
+    target = tmp_path / "ref.safetensors"
+    old = _big_trace(np.random.default_rng(6), n_small=1)
+    new = _big_trace(np.random.default_rng(7), n_small=2)
+    write_trace(target, old)
+    with open_trace(target) as before:  # mapped before the replacement: keeps reading the old
+        before.read("tokens")
+        write_trace(target, new)
+        np.testing.assert_array_equal(before.read("model.embed_tokens"),
+                                      old["model.embed_tokens"])
+    _assert_stock_loader_reads(target, new, {})
+    deadline = time.monotonic() + 10
+    while len(list(tmp_path.iterdir())) > 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert [p.name for p in tmp_path.iterdir()] == ["ref.safetensors"]

@@ -8,12 +8,15 @@ written when the trace is closed.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import mmap
 import os
+import stat
 import struct
+import threading
 from pathlib import Path
 from typing import Any, Self
 
@@ -259,8 +262,9 @@ class TraceWriter:
     4 MiB of data are in; the header is written into that area at :meth:`close` and the file
     renamed into place. A header that outgrows its area is made room for by shifting the data
     once. A trace smaller than 4 MiB is kept in memory and written in one go with a compact
-    header. Memory holds at most 4 MiB plus one tensor. ``dtype="bfloat16"`` stores float
-    tensors as bf16.
+    header. Memory holds at most 4 MiB plus one tensor. A large file replaced at ``path`` is
+    freed by a background thread after the (still atomic) rename. ``dtype="bfloat16"`` stores
+    float tensors as bf16.
 
     >>> with TraceWriter("ref.safetensors", meta={"model": "demo"}) as w:
     ...     w.add("model.embed_tokens", np.zeros((1, 4, 8), np.float32))
@@ -365,7 +369,12 @@ class TraceWriter:
             self._file.close()
             self._atomic.__exit__(type(exc), exc, exc.__traceback__)
             raise
-        self._atomic.__exit__(None, None, None)
+        previous = _keep_previous(self.path, self._final_tmp)
+        try:
+            self._atomic.__exit__(None, None, None)
+        finally:
+            if previous is not None:
+                _unlink_in_background(previous)
 
     def abort(self) -> None:
         """Discard everything written so far; no file appears."""
@@ -408,6 +417,34 @@ def _store_plan(source: np.dtype, dtype: str | None, name: str) -> tuple[str, st
     if source.kind != "c":  # complex arrays are re-viewed first; their plan is the view's
         _STORE_PLANS[key] = plan
     return plan
+
+
+def _keep_previous(target: Path, tmp: Path) -> Path | None:
+    """A second name (hidden, beside ``tmp``) for a large file at ``target`` about to be replaced.
+
+    Replacing a file frees its blocks and pages inside the rename (~20 ms per 50 MB); with a
+    second name the rename only drops a link, and the freeing is left to a thread (the
+    unlink releases the GIL) while the caller goes on. The replacement stays atomic.
+    """
+    try:
+        st = os.stat(target, follow_symlinks=False)
+        if not stat.S_ISREG(st.st_mode) or st.st_size < _BUFFER_BYTES:
+            return None
+        previous = tmp.with_suffix(".old")
+        os.link(target, previous, follow_symlinks=False)
+    except OSError:  # no file yet, or hard links not supported here: replace as usual
+        return None
+    return previous
+
+
+def _unlink_in_background(path: Path) -> None:
+    """Remove ``path`` in a (non-daemon: the interpreter waits for it at exit) thread."""
+
+    def unlink() -> None:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    threading.Thread(target=unlink, name="audioparity-unlink").start()
 
 
 def _shift_data(fd: int, start: int, delta: int) -> None:
