@@ -88,14 +88,31 @@ def _form_params(form: str) -> tuple[str, float] | None:
     return None
 
 
-def _source(ctx: ExplainContext, shape: tuple[int, ...]
+def _form(name: str):
+    """The function a form name stands for (named, or fitted: ``elu(alpha=0.5)``)."""
+    if name in _NAMED:
+        return _NAMED[name]
+    key, value = _form_params(name)
+    if key == "alpha":
+        return lambda x: np.where(x > 0, x, value * np.expm1(np.minimum(x, 0.0)))
+    return lambda x: np.where(x < 0, value * x, x)
+
+
+def _source(ctx: ExplainContext, shape: tuple[int, ...], port: np.ndarray
             ) -> tuple[np.ndarray, np.ndarray, str] | None:
-    """(ref-side x, port-side x, where): the module's recorded input, else the previous
-    recorded tensor when it is at parity and has the same shape (an activation called as a
-    function between the two)."""
+    """(ref-side x, port-side x, where): the module's recorded input on each side, else the
+    previous recorded tensor when it is at parity and has the same shape (an activation
+    called as a function between the two)."""
     x = ctx.input(0, "ref")
     if x is not None and x.shape == shape and x.dtype.kind == "f":
-        return x, x, "input"
+        # each side's output against its own input (they differ past a first divergence);
+        # a port "input" equal to the port output is a pairing slip (order-aligned names
+        # one tensor off), not evidence: then the reference's input stands for both
+        x_port = ctx.input(0, "port")
+        if (x_port is None or x_port.shape != shape or x_port.dtype.kind != "f"
+                or np.array_equal(x_port, port)):
+            x_port = x
+        return x, x_port, "input"
     prev = ctx.previous_name
     if not prev or prev == ctx.name or ctx.previous_ok is not True:
         return None
@@ -108,6 +125,8 @@ def _source(ctx: ExplainContext, shape: tuple[int, ...]
     x_ref = np.asarray(x_ref)
     x_port = x_ref if x_port is None else np.asarray(x_port)
     if x_ref.shape != shape or x_port.shape != shape or x_ref.dtype.kind != "f":
+        return None
+    if np.array_equal(x_port, port):  # the same port tensor paired twice: no evidence
         return None
     return x_ref, x_port, "previous"
 
@@ -128,8 +147,8 @@ def _named(x_r: np.ndarray, x_p: np.ndarray, r: np.ndarray, p: np.ndarray,
     both = res_r < _NAMED_TOL and res_p < _NAMED_TOL
     if f_r == f_p or not both:
         return None, both
-    # how badly each side fits the other side's form (fitted forms: refit on that side)
-    cross = min(fits_r.get(f_p, np.inf), fits_p.get(f_r, np.inf))
+    # how badly each side fits the other side's form, parameters included
+    cross = min(residual(r, _form(f_p)(x_r)), residual(p, _form(f_r)(x_p)))
     if cross <= 5 * max(res_r, res_p):
         return None, both
     res = max(res_r, res_p)
@@ -227,7 +246,7 @@ def _snake(x_r: np.ndarray, x_p: np.ndarray, r: np.ndarray, p: np.ndarray,
 
 @signature("activation", dtypes="float")
 def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
-    source = _source(ctx, ref.shape)
+    source = _source(ctx, ref.shape, port)
     if source is None:
         return None
     x_r, x_p, where = source

@@ -19,8 +19,9 @@ AUTO_ROWS = 80
 NOTES_SHOWN = 8
 #: ``--explain all``: components (blocks) the explained pairs are grouped into, at most,
 EXPLAINED_BLOCKS = 8
-#: one-line pairs shown per block before the rest are counted by cause,
-EXPLAINED_LINES = 30
+#: one-line ``unknown`` pairs shown per block before the rest are counted (pairs with a
+#: named cause are always shown),
+EXPLAINED_LINES = 6
 #: findings shown in full for a block's first pair, and characters of a one-line detail.
 FULL_CAUSES = 3
 LINE_DETAIL = 90
@@ -180,11 +181,12 @@ def divergence_panel(result: CompareResult) -> Panel:
 
 
 def explained_depth(names: list[str], table_depth: int | None = None) -> int:
-    """The deepest module-path depth that puts ``names`` into at most
-    :data:`EXPLAINED_BLOCKS` components (no deeper than the table's grouping)."""
+    """The deepest module-path depth (no deeper than the table's grouping) that puts
+    ``names`` into few components: at most √n, between 4 and :data:`EXPLAINED_BLOCKS`."""
+    limit = min(EXPLAINED_BLOCKS, max(4, int(math.sqrt(len(names)))))
     top = 6 if table_depth is None else max(1, table_depth)
     for depth in range(top, 0, -1):
-        if len({group_key(n, depth) for n in names}) <= EXPLAINED_BLOCKS:
+        if len({group_key(n, depth) for n in names}) <= limit:
             return depth
     return 1
 
@@ -220,12 +222,19 @@ def _one_line(name: str, causes: list, note: str = "") -> Text:
     return line
 
 
+def _named(causes: list) -> bool:
+    """True when the pair's top finding names a cause (not ``unknown`` / nothing)."""
+    return bool(causes) and causes[0].cause != "unknown"
+
+
 def explained_panel(result: CompareResult, depth: int | None = None) -> Panel | None:
-    """``--explain all``: every explained pair, one block per component (the table's
-    module-path grouping, at most :data:`EXPLAINED_BLOCKS` blocks). A block shows its first
-    pair's findings in full and one line (top finding) for each other pair; the first
-    divergence, already in full in its own panel, is one line. None when at most the first
-    divergence was explained."""
+    """``--explain all``: every explained pair, one block per component (a module-path
+    prefix, :func:`explained_depth`). A block shows its first
+    first pair with a named cause (else its first pair) in full and one line (top finding)
+    for each other pair; the first divergence, already in full in its own panel, is one
+    line. Every pair with a named cause gets its line; past :data:`EXPLAINED_LINES`
+    ``unknown`` lines a block counts the rest. None when at most the first divergence was
+    explained."""
     first = result.first_divergence
     first_name = first.name if first else None
     names = [e.name for e in result.entries if e.name in result.explained]
@@ -242,7 +251,9 @@ def explained_panel(result: CompareResult, depth: int | None = None) -> Panel | 
         lines.append(Text.assemble((safe_text(key or "(root)"), "bold magenta"),
                                    (f"  {len(members)} pair{'s' * (len(members) != 1)}",
                                     "dim")))
-        full = next((n for n in members if n != first_name), None)
+        others = [n for n in members if n != first_name]
+        named = [n for n in others if _named(result.explained[n])]
+        full = (named or others or [None])[0]
         shown = 0
         rest: dict[str, int] = {}
         for n in members:
@@ -253,11 +264,11 @@ def explained_panel(result: CompareResult, depth: int | None = None) -> Panel | 
                     lines.extend(_cause_lines(causes, "    "))
                 else:
                     lines.append(_one_line(n, causes))
-            elif shown < EXPLAINED_LINES:
+            elif n == first_name or _named(causes) or shown < EXPLAINED_LINES:
                 note = " (first divergence, above)" if n == first_name else ""
                 lines.append(_one_line(n, causes, note))
-                shown += 1
-            else:
+                shown += not _named(causes) and n != first_name
+            else:  # every named finding stays on screen; only unknowns are counted
                 top = causes[0].cause if causes else "no finding"
                 rest[top] = rest.get(top, 0) + 1
         if rest:
