@@ -152,7 +152,7 @@ def _named(x_r: np.ndarray, x_p: np.ndarray, r: np.ndarray, p: np.ndarray,
     if cross <= 5 * max(res_r, res_p):
         return None, both
     res = max(res_r, res_p)
-    arg = _between(ctx, where)
+    arg = "input" if where == "input" else "x"
     params: dict = {"ref": f_r, "port": f_p, "residual": res, "fitted_between": where}
     hint = f"use {f_r} in the port as the reference does"
     pr, pp = _form_params(f_r), _form_params(f_p)
@@ -168,9 +168,10 @@ def _named(x_r: np.ndarray, x_p: np.ndarray, r: np.ndarray, p: np.ndarray,
     if where == "previous":
         conf *= _PREVIOUS_WEIGHT
     return Finding("activation", conf,
-                   f"ref = {f_r}({arg}), port = {f_p}({arg}) (each side's residual "
-                   f"{fmt(res_r)} / {fmt(res_p)}; the other side's form leaves "
-                   f"{fmt(cross)})", params, hint), both
+                   f"ref = {f_r}({arg}), port = {f_p}({arg})"
+                   + ("" if where == "input" else f" with x = {_between(ctx, where)}")
+                   + f" (each side's residual {fmt(res_r)} / {fmt(res_p)}; the other "
+                   f"side's form leaves {fmt(cross)})", params, hint), both
 
 
 def _vals(a: np.ndarray, n: int = 3) -> str:
