@@ -41,7 +41,7 @@ def main(argv: list[str]) -> int:
             outcome = run_case(case, Path(tmp))
         elapsed = time.perf_counter() - start
         top = outcome.top
-        where = f"`{outcome.where}`" if outcome.where else "parity"
+        where = f"`{outcome.where}`" if outcome.where else outcome.status
         named = f"`{top.cause}` ({top.confidence:.2f})" if top else "—"
         problems = outcome.problems()
         failures += bool(problems)
