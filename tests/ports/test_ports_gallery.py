@@ -51,7 +51,7 @@ MISSING: dict[tuple[str, str | None, bool], str] = {
     ("bark", None, True): (
         "the catalogue does not name a causal mask that is not applied: at "
         "layers.0.attn.out_proj:in0 (heads merged, only the last position exact) it says "
-        "missing_norm (0.4); the demo's attn_no_causal_mask at o_proj is named mask"),
+        "unknown; the demo's attn_no_causal_mask at o_proj is named mask"),
 }
 
 
