@@ -43,11 +43,6 @@ CONVENTION = {"encodec": "channels-last", "dac": "channels-last", "soprano": "ch
 
 #: what the tool cannot do yet: (family, bug or None, inputs recorded) -> the missing feature
 MISSING: dict[tuple[str, str | None, bool], str] = {
-    ("encodec", "drop_last", True): (
-        "a pair whose shapes differ by one sample is not read in the port's convention "
-        "before the catalogue runs: decoder.layers.9 ref [1,1,480] vs port [1,479,1] "
-        "(channels-last, one sample short) is named unknown; read as [1,1,479] it is the "
-        "`length` cause (overlap matches at the start)"),
     ("bark", None, True): (
         "the catalogue does not name a causal mask that is not applied: at "
         "layers.0.attn.out_proj:in0 (heads merged, only the last position exact) it says "

@@ -189,6 +189,18 @@ def _first_divergence(entries: list[PairResult]) -> FirstDivergence | None:
     return None
 
 
+def _channels_first_if_near(ref_shape: tuple[int, ...], port: np.ndarray) -> np.ndarray:
+    """A channels-last port's tensor whose shape misses the reference's by one axis length
+    (a sample too many or too few), moved channels-first so that the catalogue sees the
+    length difference, not a layout; anything else as stored."""
+    nd = port.ndim
+    if nd not in (3, 4) or len(ref_shape) != nd:
+        return port
+    moved = np.moveaxis(port, -1, 1)
+    differ = [k for k in range(nd) if moved.shape[k] != ref_shape[k]]
+    return moved if len(differ) == 1 and differ[0] >= 2 else port
+
+
 class _UpstreamDtypes:
     """The stored dtypes a trace recorded before a given tensor (its execution order).
 
@@ -228,7 +240,11 @@ def _explain(result: CompareResult, ref_t: Trace, port_t: Trace, alignment: Alig
             return None
         reading = readings.by_ref.get(name)
         array = port_t.read(mapped)
-        return reading.apply(array) if reading is not None else array
+        if reading is not None:
+            return reading.apply(array)
+        if name in ref_t and "channels_last" in readings.adopted:
+            return _channels_first_if_near(ref_t.info(name).shape, array)
+        return array
 
     first_entry = result.first_divergence.entry if result.first_divergence else None
     targets = {id(first_entry)} if mode == "first" else {id(e) for e in result.failing}
