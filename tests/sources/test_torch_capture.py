@@ -217,3 +217,12 @@ def test_in_memory_tensors_survive_later_in_place_ops(tmp_path):
         model(x)
     with open_trace(tmp_path / "t.safetensors") as trace:
         np.testing.assert_allclose(trace.read("0"), expected, rtol=1e-6, atol=1e-6)
+
+
+def test_weight_norm_parametrizations_are_weights_not_recorded():
+    conv = torch.nn.utils.parametrizations.weight_norm(torch.nn.Conv1d(2, 3, 3))
+    model = torch.nn.Sequential(conv, torch.nn.ELU())
+    with torch.no_grad(), capture(model, inputs=True) as rec:
+        model(torch.randn(1, 2, 10))
+    assert not [n for n in rec.names if "parametrizations" in n]
+    assert "0" in rec.names and "1" in rec.names and "0:in0" in rec.names

@@ -58,6 +58,12 @@ def forward_slots(module: Any, cache: SlotCache) -> InputSlots | None:
     return cache.get(type(module), module.forward)
 
 
+def _is_parametrization(path: str) -> bool:
+    """``conv.parametrizations.weight`` (and its ``.0``): torch's weight norm recomputing a
+    weight on each forward — a parameter, not an activation, and no port has it."""
+    return ".parametrizations." in f".{path}."
+
+
 @contextlib.contextmanager
 def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
             steps: bool = False, include: Sequence[str] | str | None = None,
@@ -85,14 +91,17 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
     max_tensors, max_bytes : stop recording beyond these; ``meta["truncated"]`` says so.
     dtype : store float tensors as this dtype (``"float32"``, ``"bfloat16"`` …).
 
-    If the block raises, the trace keeps what was recorded before (meta ``incomplete``,
-    ``error``) and the exception propagates; see :meth:`Recorder.fail`.
+    Weight-norm parametrizations (``*.parametrizations.weight``) are not recorded: they
+    compute weights, not activations. If the block raises, the trace keeps what was recorded
+    before (meta ``incomplete``, ``error``) and the exception propagates; see
+    :meth:`Recorder.fail`.
     """
     import torch
 
     writer = open_sink(path, {"source": "torch", "model": type(model).__name__, **(meta or {})})
     rec = TorchRecorder(writer, dtype, NameFilter(include, exclude), max_tensors, max_bytes)
-    names = {m: (n or ROOT_NAME) for n, m in model.named_modules()}
+    names = {m: (n or ROOT_NAME) for n, m in model.named_modules()
+             if not _is_parametrization(n)}
     handles: list[Any] = []
     slot_cache = SlotCache()
     active_bases: dict[int, list[str]] = {}
