@@ -20,7 +20,7 @@ def test_levels_of_a_sine():
     assert am.dbfs(am.rms(y)) == pytest.approx(-9.03, abs=0.02)
     assert am.crest_factor_db(y) == pytest.approx(3.01, abs=0.02)
     assert am.zero_crossing_rate_hz(y, 16000) == pytest.approx(880, rel=0.01)
-    assert am.duration_s(y, 16000) == 1.0
+    assert am.duration_s(y, 16000) == 1.0  # exact: 16000 samples / 16000 Hz
 
 
 def test_dc_offset_and_silence_fraction():
@@ -37,9 +37,9 @@ def test_clipped_fraction_reproduces_seed_004():
 
 def test_flat_top_catches_a_clamp_below_full_scale():
     y = np.clip(_sine(200, 16000, amp=1.0), -0.8, 0.8)
-    assert am.clipped_fraction(y) == 0.0
+    assert am.clipped_fraction(y) == 0.0  # exact: a count of zero
     assert am.flat_top_fraction(y) > 0.2
-    assert am.flat_top_fraction(_sine(200, 16000)) == 0.0
+    assert am.flat_top_fraction(_sine(200, 16000)) == 0.0  # exact: a count of zero
 
 
 def test_high_frequency_ratio_of_white_noise_matches_seed_002():

@@ -95,7 +95,7 @@ def test_parameters_keep_their_stored_layout():
 
 def test_fingerprint_difference_is_scale_aware():
     a = np.linspace(-1, 1, 100)
-    assert difference(a, a) == 0.0
+    assert difference(a, a) == 0.0  # exact: a - a is zero
     assert difference(a, 1.5 * a) == pytest.approx(1 / 3)
     assert difference(a, None) == float("inf")
 

@@ -66,7 +66,7 @@ def test_product_varies_the_last_axis_fastest():
 
 
 def test_typed_values_for_json():
-    assert typed("7") == 7 and typed("0.5") == 0.5 and typed("euler") == "euler"
+    assert typed("7") == 7 and typed("0.5") == 0.5 and typed("euler") == "euler"  # exact: parsed
     assert typed("nan") == "nan"  # JSON gets the string, not a NaN
 
 

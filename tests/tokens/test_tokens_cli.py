@@ -57,7 +57,7 @@ def test_json_to_stdout_is_only_json_with_ref_eos_and_logits(cli, greedy, save, 
                             "--logits", ref_logits, ref_logits)
     assert code == 0 and result["status"] == "ok" and result["problems"] == []
     assert result["ref"]["matches"] and result["ref"]["layout"]["layout"] == "BT"
-    assert result["logits"]["agrees"] and result["logits"]["top1_agreement"] == 1.0
+    assert result["logits"]["agrees"] and result["logits"]["top1_agreement"] == 1.0  # exact: n/n
     assert [s["stop_reason"] for s in result["eos"]["sequences"]] == ["length", "length"]
 
 
