@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from .numbers import format_metric
+
 WIDTH, HEIGHT = 960, 320
 LEFT, RIGHT, TOP, BOTTOM = 70, 60, 44, 40
 #: dots are drawn for every pair up to this many; above it only failing pairs get a dot
@@ -64,16 +66,6 @@ def _snr_range(points: list[ChartPoint]) -> tuple[float, float]:
         return 0.0, 100.0
     lo, hi = math.floor(min(vals) / 20) * 20, math.ceil(max(vals) / 20) * 20
     return float(lo), float(max(hi, lo + 20))
-
-
-def _fmt(value: float | None, spec: str) -> str:
-    if value is None:
-        return "-"
-    if math.isnan(value):
-        return "nan"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return format(value, spec)
 
 
 def error_chart(points: list[ChartPoint], first_index: int | None,
@@ -145,8 +137,8 @@ def error_chart(points: list[ChartPoint], first_index: int | None,
     for i, p in enumerate(points):
         if n > MAX_DOTS and p.ok:
             continue
-        tip = escape(f"#{i} {p.name}: rel err {_fmt(p.rel_l2, '.3g')}, "
-                     f"SNR {_fmt(p.snr_db, '.1f')} dB{'' if p.ok else ' (FAIL)'}")
+        tip = escape(f"#{i} {p.name}: rel err {format_metric(p.rel_l2, '.3g')}, "
+                     f"SNR {format_metric(p.snr_db, '.1f')} dB{'' if p.ok else ' (FAIL)'}")
         yy = y_rel(p.rel_l2) if p.rel_l2 is not None else TOP + plot_h
         color = "#1f5fbf" if p.ok else "#c00"
         r = 3 if p.ok else 4

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from ..compare.mapping import split_name
 from ..compare.result import CompareResult, PairResult, safe_text
+from .numbers import format_metric
 
 AUTO_ROWS = 80
 NOTES_SHOWN = 8
@@ -39,16 +40,6 @@ class Row:
     snr_db: float | None
     style: str = ""
     how: str = ""  # how the pair was made / read, when not by exact name as stored
-
-
-def _fmt(x: float | None, spec: str) -> str:
-    if x is None:
-        return "-"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    if math.isnan(x):
-        return "nan"
-    return format(x, spec)
 
 
 def group_key(name: str, depth: int) -> str:
@@ -141,8 +132,8 @@ def validation_table(result: CompareResult, depth: int | None = None) -> Table:
         cells = [safe_text(r.component)]
         if depth is not None:
             cells.append(f"{r.failing}/{r.count} bad" if r.failing else str(r.count))
-        cells += [status, _fmt(r.max_abs, ".3g"), _fmt(r.rel_l2, ".3g"),
-                  _fmt(r.cosine, ".6f"), _fmt(r.snr_db, ".1f")]
+        cells += [status, format_metric(r.max_abs, ".3g"), format_metric(r.rel_l2, ".3g"),
+                  format_metric(r.cosine, ".6f"), format_metric(r.snr_db, ".1f")]
         if show_how:
             cells.append(safe_text(r.how))
         table.add_row(*cells, style=r.style)

@@ -3,16 +3,15 @@ with the first divergence, its likely causes and the validation rows around it."
 
 from __future__ import annotations
 
-import math
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from ..compare import CompareResult, MapRules, compare_traces, rules_from_dict
 from ..compare.result import PairResult, safe_text
+from ..report.numbers import format_metric
 from ..trace import Trace, write_trace
 from .reports import report_dir, report_path
 
@@ -176,8 +175,9 @@ def _table(result: CompareResult, centre: int, context: int) -> list[str]:
     first = result.first_divergence.entry if result.first_divergence else None
     with_port = any(_how(e) for e in shown)
     header = list(_COLUMNS) + (["port (aligned by)"] if with_port else [])
-    body = [[e.name, e.status, _num(e.max_abs, ".3g"), _num(e.rel_l2, ".3g"),
-             _num(e.cosine, ".6f"), _num(e.snr_db, ".1f")] + ([_how(e)] if with_port else [])
+    body = [[e.name, e.status, format_metric(e.max_abs, ".3g"),
+             format_metric(e.rel_l2, ".3g"), format_metric(e.cosine, ".6f"),
+             format_metric(e.snr_db, ".1f")] + ([_how(e)] if with_port else [])
             for e in shown]
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
 
@@ -202,13 +202,3 @@ def _how(e: PairResult) -> str:
     if e.convention:
         parts.append(f"read {e.convention}")
     return "; ".join(parts)
-
-
-def _num(x: Any, spec: str) -> str:
-    if x is None:
-        return "-"
-    if math.isnan(x):
-        return "nan"
-    if math.isinf(x):
-        return "inf" if x > 0 else "-inf"
-    return format(x, spec)
