@@ -160,8 +160,8 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
         finally:
             rec.leave()
 
-    with contextlib.ExitStack() as patches:
-        try:
+    try:
+        with rec.session(), patch_functions(rec, functions, inputs):
             for _, module in model.named_modules():
                 cls = type(module)
                 if cls in subclasses.values():
@@ -174,13 +174,7 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
                     subclasses[cls] = sub
                 originals.append((module, cls))
                 object.__setattr__(module, "__class__", sub)
-            patches.enter_context(patch_functions(rec, functions, inputs))
             yield rec
-        except BaseException as exc:
-            rec.fail(exc)
-            raise
-        else:
-            rec.finish()
-        finally:
-            for module, cls in reversed(originals):
-                object.__setattr__(module, "__class__", cls)
+    finally:
+        for module, cls in reversed(originals):
+            object.__setattr__(module, "__class__", cls)

@@ -176,6 +176,17 @@ class Recorder:
             warnings.warn(f"partial trace {self.writer.path} not written: {write_error}",
                           RuntimeWarning, stacklevel=2)
 
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Recorder]:
+        """The capture block: the trace is finished when it ends, or kept partial (see
+        :meth:`fail`) when it raises, and the exception propagates."""
+        try:
+            yield self
+        except BaseException as exc:
+            self.fail(exc)
+            raise
+        self.finish()
+
     def abort(self) -> None:
         """Discard the trace: no file appears."""
         if self.writer is not None:

@@ -122,18 +122,12 @@ def capture(model: Any, path: str | Path | None = None, *, inputs: bool = False,
         rec.record(base, names[module], output, "out")
         rec.leave()
 
-    with contextlib.ExitStack() as patches:
-        try:
+    try:
+        with rec.session(), patch_functions(rec, functions, inputs):
             for module in names:
                 handles.append(module.register_forward_pre_hook(pre_hook, with_kwargs=True))
                 handles.append(module.register_forward_hook(post_hook))
-            patches.enter_context(patch_functions(rec, functions, inputs))
             yield rec
-        except BaseException as exc:
-            rec.fail(exc)
-            raise
-        else:
-            rec.finish()
-        finally:
-            for h in handles:
-                h.remove()
+    finally:
+        for h in handles:
+            h.remove()
