@@ -29,7 +29,7 @@ _CLICK_ERROR = (ClickException,)
 _ABORT = (typer.Abort,)
 
 COMMAND_MODULES = ("compare", "explain", "weights", "audio", "tokens", "sweep", "demo",
-                   "capture", "report")
+                   "capture", "report", "isolate", "probe", "history")
 
 
 def build_app(commands: tuple[str, ...] = COMMAND_MODULES) -> typer.Typer:
