@@ -1,4 +1,5 @@
-"""Helpers shared by the command modules: output, JSON, progress."""
+"""Helpers shared by the command modules: output, JSON (the contract of
+:mod:`audioparity.contract`), progress."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 from rich.console import Console
 
 from ..atomic import write_text_atomic
+from ..contract import versioned
 from ..progress import err_console, progress_bar
 
-__all__ = ["console", "dumps_json", "err_console", "progress_bar", "write_json"]
+__all__ = ["console", "dumps_json", "err_console", "json_on_stdout", "progress_bar",
+           "write_json"]
 
 # piped output gets a fixed, table-friendly width instead of rich's 80 columns
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
@@ -40,13 +43,26 @@ def dumps_json(obj: Any) -> str:
     return json.dumps(_clean(obj), indent=2, allow_nan=False) + "\n"
 
 
+class _StdoutJson:
+    """Whether this run has put a JSON document on stdout (the CLI then adds no error one)."""
+
+    written = False
+
+
+json_on_stdout = _StdoutJson()
+
+
 def write_json(target: str | Path | None, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``target`` atomically; ``"-"`` means stdout; None does nothing."""
+    """Write ``obj`` as JSON to ``target`` atomically; ``"-"`` means stdout; None does nothing.
+
+    A dict gets ``schema_version`` as its first key (:func:`audioparity.contract.versioned`).
+    """
     if target is None:
         return
-    text = dumps_json(obj)
+    text = dumps_json(versioned(obj))
     if str(target) == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
+        json_on_stdout.written = True
     else:
         write_text_atomic(target, text)

@@ -22,7 +22,9 @@ try:  # typer >= 0.29 vendors click as typer._click
 except ImportError:  # pragma: no cover - older typer on top of click
     from click import ClickException
 
+from ..contract import error_document
 from ..errors import InputError
+from .common import dumps_json, json_on_stdout
 
 _EXIT = (typer.Exit,)
 _CLICK_ERROR = (ClickException,)
@@ -91,34 +93,58 @@ def _commands_for(argv: list[str]) -> tuple[str, ...]:
     return (argv[0],) if argv and argv[0] in COMMAND_MODULES else COMMAND_MODULES
 
 
+def _json_to_stdout(argv: list[str]) -> bool:
+    """Whether ``--json -`` (or ``--json=-``) was asked before any ``--``."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            return False
+        if arg == "--json=-" or (arg == "--json" and argv[i + 1:i + 2] == ["-"]):
+            return True
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI on ``argv`` and return the exit code (never raises, never exits)."""
+    """Run the CLI on ``argv`` and return the exit code (never raises, never exits).
+
+    With ``--json -``, a run that could not check (exit 2) and wrote no JSON itself prints
+    ``{"schema_version": 1, "status": "error", "error": "..."}`` on stdout as well.
+    """
     argv = sys.argv[1:] if argv is None else list(argv)
+    json_on_stdout.written = False
+    code, problem = _run(argv)
+    if code == 2 and _json_to_stdout(argv) and not json_on_stdout.written:
+        sys.stdout.write(dumps_json(error_document(problem or "could not check (the reason "
+                                                             "is on stderr)")))
+        sys.stdout.flush()
+    return code
+
+
+def _run(argv: list[str]) -> tuple[int, str | None]:
+    """Exit code and, for exit 2 from an exception, the one-line problem (also on stderr)."""
     try:
         app = build_app(_commands_for(argv))
         result = app(args=argv, prog_name="audioparity", standalone_mode=False)
-        return result if isinstance(result, int) else 0
+        return (result if isinstance(result, int) else 0), None
     except _EXIT as exc:
-        return exc.exit_code
+        return exc.exit_code, None
     except _CLICK_ERROR as exc:
-        print(f"audioparity: error: {exc.format_message()} (see --help)", file=sys.stderr)
-        return 2
+        problem = f"{exc.format_message()} (see --help)"
     except _ABORT:
         print("audioparity: aborted", file=sys.stderr)
-        return 130
+        return 130, None
     except InputError as exc:
-        print(f"audioparity: error: {exc}", file=sys.stderr)
-        return 2
+        problem = str(exc)
     except MemoryError:
-        print("audioparity: error: out of memory", file=sys.stderr)
-        return 2
+        problem = "out of memory"
     except Exception as exc:
         if os.environ.get("AUDIOPARITY_DEBUG"):
             raise
         first = (str(exc).strip().splitlines() or [""])[0][:300]
         print(f"audioparity: internal error: {type(exc).__name__}: {first} "
               "(set AUDIOPARITY_DEBUG=1 for a traceback)", file=sys.stderr)
-        return 2
+        return 2, f"internal error: {type(exc).__name__}: {first}"
+    print(f"audioparity: error: {problem}", file=sys.stderr)
+    return 2, problem
 
 
 def run() -> None:
