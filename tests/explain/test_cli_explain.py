@@ -50,7 +50,8 @@ def test_bf16_only_difference_exits_0_as_precision(cli, tmp_path):
     code, stdout, _ = cli("explain", tmp_path / "ref.safetensors", tmp_path / "port.safetensors",
                           "--json", "-")
     result = json.loads(stdout)
-    assert code == 0 and result["status"] == "precision"
+    assert code == 0 and result["status"] == "parity" and result["precision_only"] is True
+    assert [c["cause"] for c in result["causes"]] == ["precision"]
     assert result["port_dtype"] == "bfloat16"
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from ..contract import exit_code
 from ..errors import InputError, UsageError
 from ..explain import CAUSES, ExplainContext, explain_pair
 from ..trace import Trace, open_trace
@@ -77,18 +78,20 @@ def explain(
         findings = explain_pair(ref_trace.read(r_name), port_trace.read(p_name), ctx,
                                 kinds=kinds, top=top)
     real = [f for f in findings if f.cause != "precision"]
-    status = "parity" if not findings else ("divergent" if real else "precision")
-    write_json(json_path, {"status": status, "ref": str(ref), "port": str(port),
+    precision_only = bool(findings) and not real
+    status = "divergent" if real else "parity"
+    write_json(json_path, {"status": status, "precision_only": precision_only,
+                           "ref": str(ref), "port": str(port),
                            "ref_name": r_name, "port_name": p_name,
                            "ref_shape": list(r_info.shape), "port_shape": list(p_info.shape),
                            "ref_dtype": r_info.dtype, "port_dtype": p_info.dtype,
                            "causes": [f.to_json() for f in findings]})
     if json_path != "-":
-        _print(findings, r_info.shape, p_info.shape, status)
-    raise typer.Exit(1 if real else 0)
+        _print(findings, r_info.shape, p_info.shape, precision_only)
+    raise typer.Exit(exit_code(status))
 
 
-def _print(findings, ref_shape, port_shape, status: str) -> None:
+def _print(findings, ref_shape, port_shape, precision_only: bool) -> None:
     shapes = f"ref {list(ref_shape)} vs port {list(port_shape)}"
     if not findings:
         console.print(f"[green]parity[/green]: {escape(shapes)} agree within f32 noise")
@@ -102,7 +105,7 @@ def _print(findings, ref_shape, port_shape, status: str) -> None:
                       escape(f.detail))
     console.print(table)
     console.print(f"[bold]fix[/bold] ({findings[0].cause}): {escape(findings[0].hint)}")
-    if status == "precision":
+    if precision_only:
         console.print("[yellow]only reduced-precision noise: not a bug by itself[/yellow]")
 
 
