@@ -40,6 +40,7 @@ def test_inspect_speech_exits_0_with_one_row(cli, speech_wav, tmp_path):
     assert "speech.wav" in out and "speech" in out
     data = json.loads(out_json.read_text())
     (row,) = data["files"]
+    assert data["status"] == "ok" and row["status"] == "ok"
     assert row["verdict"] == "speech" and row["sample_rate_hz"] == 24000
     assert row["channels"] == 1 and row["vad"]["used"] is False
 
@@ -51,6 +52,8 @@ def test_inspect_many_files_and_pngs(cli, speech_wav, noise_wav, tmp_path):
     assert code == 1, err  # noise is a problem
     data = json.loads(out)  # --json - prints JSON only
     assert [f["verdict"] for f in data["files"]] == ["speech", "noise"]
+    assert data["status"] == "problem"
+    assert [f["status"] for f in data["files"]] == ["ok", "problem"]
     assert data["files"][0]["vad"]["used"] is True
     for name in ("speech.png", "noise.png"):
         _assert_png(figs / name)
@@ -128,7 +131,7 @@ def test_compare_names_shift_and_writes_figure(cli, speech_24k, tmp_path):
                          "--json", tmp_path / "c.json", "--no-quality")
     assert code == 1, err
     data = json.loads((tmp_path / "c.json").read_text())
-    assert data["status"] == "different" and data["lag_samples"] == 256
+    assert data["status"] == "divergent" and data["lag_samples"] == 256
     assert [c["cause"] for c in data["causes"]] == ["shift"]
     assert "+256 samples" in out
     _assert_png(tmp_path / "c.png")
@@ -137,7 +140,7 @@ def test_compare_names_shift_and_writes_figure(cli, speech_24k, tmp_path):
 def test_compare_identical_exits_0(cli, speech_wav):
     code, out, err = cli("audio", "compare", speech_wav, speech_wav)
     assert code == 0, err
-    assert "match" in out and "pesq_wb" in out
+    assert "parity" in out and "pesq_wb" in out
 
 
 def test_compare_rate_mistake(cli, speech_24k, tmp_path):
@@ -170,7 +173,8 @@ def test_mel_command(cli, speech_24k, tmp_path):
     np.save(noise, np.random.default_rng(0).standard_normal((1, 80, 300)).astype(np.float32))
     code, out, err = cli("audio", "mel", good, "--json", tmp_path / "m.json")
     assert code == 0, err
-    assert json.loads((tmp_path / "m.json").read_text())["verdict"] == "log_mel"
+    data = json.loads((tmp_path / "m.json").read_text())
+    assert data["verdict"] == "log_mel" and data["status"] == "ok"
     code, out, _ = cli("audio", "mel", noise)
     assert code == 1 and "noise_like" in out
 

@@ -23,7 +23,7 @@ def _causes(result) -> list[str]:
 def test_identical_audio_matches(speech_24k):
     y, sr = speech_24k
     result = compare_audio(y, sr, y.copy(), sr)
-    assert result.status == "match" and result.causes == []
+    assert result.status == "parity" and result.causes == []
     assert result.scores["snr_db"] == float("inf")
     assert result.scores["pesq_wb"] == pytest.approx(4.64, abs=0.01)
     assert result.scores["stoi"] == pytest.approx(1.0, abs=1e-3)
@@ -136,6 +136,6 @@ def test_port_without_eos_is_too_long(speech_24k):
     y, sr = speech_24k
     tail = 0.05 * np.random.default_rng(4).standard_normal(5 * len(y)).astype(np.float32)
     result = compare_audio(y, sr, np.concatenate([y, tail]), sr, quality=False)
-    assert result.duration_mismatch and result.status == "different"
+    assert result.duration_mismatch and result.status == "divergent"
     assert result.duration_ratio == pytest.approx(6.0, rel=0.01)
     assert any("no EOS" in f for f in result.findings)

@@ -28,7 +28,7 @@ def test_a_4_ms_port_is_a_duration_mismatch(cli, pair, tmp_path):
                        "--no-quality")
     assert code == 1, err
     data = json.loads((tmp_path / "c.json").read_text())
-    assert data["duration_mismatch"] is True and data["status"] == "different"
+    assert data["duration_mismatch"] is True and data["status"] == "divergent"
     assert data["duration_ratio"] < 0.01
     assert any("too short to align" in f for f in data["findings"])
 
@@ -37,7 +37,7 @@ def test_a_port_twice_as_long_is_a_duration_mismatch_even_when_it_does_not_align
     y, sr = speech_24k
     noise = 0.1 * np.random.default_rng(1).standard_normal(2 * len(y)).astype(np.float32)
     result = compare_audio(y, sr, noise, sr, quality=False)
-    assert result.duration_mismatch and result.status == "different"
+    assert result.duration_mismatch and result.status == "divergent"
     assert [c["cause"] for c in result.causes] == ["unknown"]
 
 

@@ -80,7 +80,8 @@ class AudioComparison:
 
     @property
     def status(self) -> str:
-        return "different" if self.causes or self.duration_mismatch else "match"
+        """``divergent`` when a cause is named or the durations differ, else ``parity``."""
+        return "divergent" if self.causes or self.duration_mismatch else "parity"
 
     def to_dict(self) -> dict:
         return {"status": self.status, "ref_sr": self.ref_sr, "port_sr": self.port_sr,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..contract import checked
 from .io import AudioClip, load_audio
 from .metrics import AudioMetrics, describe
 from .vad import VadOpinion, silero_opinion
@@ -21,7 +22,7 @@ class Inspection:
 
     def to_dict(self) -> dict:
         c = self.clip
-        return {"path": c.path, "sample_rate_hz": c.sr, "channels": c.channels,
+        return {"status": checked(self.verdict.ok), "path": c.path, "sample_rate_hz": c.sr, "channels": c.channels,
                 "frames": c.frames, "duration_s": c.duration_s, "format": c.format,
                 "subtype": c.subtype, "analysed_s": c.analysed_s, "excerpts": c.excerpts,
                 "mono_mix": c.channels > 1, "nonfinite_samples": c.nonfinite,

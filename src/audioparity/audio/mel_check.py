@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..contract import checked
+
 COMMON_N_MELS = (40, 64, 80, 96, 100, 128, 160, 256)
 STRUCTURE_MIN = 0.5
 """Lag-1 correlation (time or frequency) a real log-mel exceeds; noise sits near 0."""
@@ -55,7 +57,7 @@ class MelReport:
         return self.verdict == "log_mel"
 
     def to_dict(self) -> dict:
-        return asdict(self) | {"ok": self.ok}
+        return {"status": checked(self.ok), **asdict(self), "ok": self.ok}
 
 
 def _to_bands_by_frames(x: np.ndarray) -> tuple[np.ndarray, int]:

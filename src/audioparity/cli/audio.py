@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ..contract import checked, exit_code
 from ..errors import InputError
 from .common import console, progress_bar, write_json
 
@@ -88,13 +89,12 @@ def inspect(
             inspect_figure(item.clip.y, item.clip.sr, target,
                            f"{Path(item.clip.path).name}: {v.verdict}")
             con.print(f"  figure: {target}")
-    write_json(json_path, {"files": [r.to_dict() for r in results],
+    status = "error" if failed else checked(all(r.verdict.ok for r in results))
+    write_json(json_path, {"status": status, "files": [r.to_dict() for r in results],
                            "errors": [str(e) for e in failed]})
     for exc in failed:
         print(f"audioparity: error: {exc}", file=sys.stderr)  # one unwrapped line per file
-    if failed:
-        raise typer.Exit(2)
-    raise typer.Exit(0 if all(r.verdict.ok for r in results) else 1)
+    raise typer.Exit(exit_code(status))
 
 
 def compare(
@@ -139,8 +139,8 @@ def compare(
     for cause in result.causes:
         con.print(f"[red]{cause['cause']}[/red] ({cause['confidence']:.2f}): "
                       f"{cause['detail']}\n    hint: {cause['hint']}")
-    if result.status == "match":
-        con.print("[green]match[/green]: no lag, gain, polarity, rate, clipping or "
+    if result.status == "parity":
+        con.print("[green]parity[/green]: no lag, gain, polarity, rate, clipping or "
                       "duration difference")
     if png is not None and result.aligned_ref is not None and len(result.aligned_ref):
         target = png / f"{port.stem}_vs_{ref.stem}.png" if png.is_dir() else png
@@ -148,7 +148,7 @@ def compare(
                        f"{ref.name} vs {port.name}")
         con.print(f"figure: {target}")
     write_json(json_path, result.to_dict())
-    raise typer.Exit(1 if result.status == "different" else 0)
+    raise typer.Exit(exit_code(result.status))
 
 
 def _load_tensor(path: Path, name: str | None) -> np.ndarray:
@@ -193,7 +193,7 @@ def mel(
                   f"scale guess {report.scale_guess}")
     con.print(f"[{style}]{report.verdict}[/{style}]: " + "; ".join(report.reasons))
     write_json(json_path, report.to_dict())
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(exit_code(checked(report.ok)))
 
 
 def register(app: typer.Typer) -> None:
