@@ -234,7 +234,7 @@ def audio_inspect_section(data: dict, base: Path | None, label: str) -> dict:
         files.append({"info": f, "player": audio_player(found) if found else None})
     good = all(f["info"].get("ok") for f in files) and not data.get("errors")
     return {"kind": "audio_inspect", "label": label, "data": data, "files": files,
-            "status": "ok" if good else "problems", "good": good,
+            "status": "ok" if good else "problem", "good": good,
             "headline": ", ".join(f"{Path(str(f['info'].get('path'))).name}: "
                                   f"{f['info'].get('verdict')}" for f in files)}
 
