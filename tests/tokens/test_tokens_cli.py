@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from tokens_data import CODEBOOK_SIZE, VOCAB
 
-TOP_KEYS = {"file", "ref_file", "status", "layout", "codebook_size", "codebooks_expected",
+TOP_KEYS = {"schema_version", "file", "ref_file", "status", "layout", "codebook_size", "codebooks_expected",
             "codebooks", "offset", "eos", "ref", "logits", "problems", "notes"}
 CODEBOOK_KEYS = {"index", "count", "min", "max", "negative", "over", "unique", "entropy",
                  "top_token", "top_share", "longest_run", "repeat", "flags"}

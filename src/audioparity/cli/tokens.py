@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..contract import exit_code
 from ..errors import InputError, UsageError
 from .common import console, progress_bar, write_json
 
@@ -99,7 +100,7 @@ def check(
     payload = {"file": str(tokens), "ref_file": None if ref is None else str(ref),
                **result.to_json()}
     write_json(json_path, payload)
-    raise typer.Exit(0 if result.ok else 1)
+    raise typer.Exit(exit_code(payload["status"]))
 
 
 def _print(con: Console, path: Path, result) -> None:

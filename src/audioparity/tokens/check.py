@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..contract import checked
 from .against_ref import RefComparison, compare_tokens
 from .codebooks import CodebookStats, codebook_stats
 from .eos import SequenceStop, content_lengths, find_stops
@@ -42,7 +43,7 @@ class TokenCheck:
     def to_json(self) -> dict:
         """The stable JSON shape documented in ``docs/tokens.md``."""
         return {
-            "status": "ok" if self.ok else "problem",
+            "status": checked(self.ok),
             "layout": self.tokens.to_json(),
             "codebook_size": self.codebook_size,
             "codebooks_expected": self.codebooks_expected,
