@@ -3,7 +3,9 @@
 Each input is recognised by its shape — a compare result, a weights audit, an audio inspect
 or an audio compare result (what those commands write with ``--json``) — or, for a
 ``.wav``/``.flac``/``.ogg`` file, as audio to play and draw. Anything else is
-:class:`~audioparity.errors.InputError`: one line naming the file, exit 2.
+:class:`~audioparity.errors.InputError`: one line naming the file, exit 2 — a result of
+another ``schema_version`` (or none: written before versions) included, since its keys and
+status words may mean something else (``docs/json.md``).
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..contract import SCHEMA_VERSION
 from ..errors import InputError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-#: the JSON schema major version this report reads (absent = written before versions)
-SCHEMA_MAJOR = 1
 KINDS = ("compare", "weights", "audio_inspect", "audio_compare", "audio_file")
 
 
@@ -48,11 +49,13 @@ def kind_of(data: Any) -> str | None:
 def _check_schema(path: Path, data: dict) -> None:
     version = data.get("schema_version")
     if version is None:
-        return
-    major = str(version).split(".")[0]
-    if major != str(SCHEMA_MAJOR):
-        raise InputError(path, f"results JSON of schema version {version}; this audioparity "
-                               f"reads version {SCHEMA_MAJOR}")
+        raise InputError(path, "results JSON without a schema_version (written by an older "
+                               f"audioparity); this one reads version {SCHEMA_VERSION}: "
+                               "run the command again")
+    if type(version) is not int or version != SCHEMA_VERSION:
+        raise InputError(path, f"results JSON of schema version {version!r}; this "
+                               f"audioparity reads version {SCHEMA_VERSION}: run the command "
+                               "again with this version")
 
 
 def load_result(path: str | Path) -> LoadedResult:
@@ -66,6 +69,8 @@ def load_result(path: str | Path) -> LoadedResult:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InputError(p, f"not a readable results JSON: {exc}") from None
+    if isinstance(data, dict) and "schema_version" in data:
+        _check_schema(p, data)  # another version's keys may not be recognised at all
     kind = kind_of(data)
     if kind is None:
         raise InputError(p, "not an audioparity result (expected the --json of compare, "
