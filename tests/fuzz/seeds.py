@@ -147,7 +147,7 @@ INDEX_JSON = json.dumps({"metadata": {"total_size": 128},
 
 #: the shape of ``audioparity compare --json`` (a two-entry result, first divergence named)
 COMPARE_JSON = json.dumps({
-    "schema_version": "1.0", "status": "divergent", "ref": "ref.safetensors",
+    "schema_version": 1, "status": "divergent", "ref": "ref.safetensors",
     "port": "port.safetensors", "notes": [],
     "entries": [{"name": "model.embed", "ref_name": "model.embed", "port_name": "embed",
                  "shape": [1, 4, 8], "max_abs": 0.0, "rel_l2": 0.0, "cosine": 1.0,
