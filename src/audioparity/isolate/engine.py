@@ -1,0 +1,229 @@
+"""Isolate each component: run it alone on the reference's recorded inputs, put the result
+next to the end-to-end one, and explain the components that are wrong on their own.
+
+>>> result = isolate("ref.safetensors", port_model, components=["encoder", "decoder"])
+>>> [(r.name, r.verdict) for r in result.rows]
+[('encoder', 'bug'), ('quantizer', 'victim'), ('decoder', 'bug')]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, UsageError
+from ..progress import progress_bar
+from ..sources.naming import ROOT_NAME
+from ..sources.recorder import error_line
+from ..trace import Trace, open_trace
+from .check import Check, OutputCheck, check_outputs, comparable, error_check
+from .port import MissingComponent, Port, Slots, as_port
+from .recorded import (
+    CAPTURE_HINT,
+    RecordedCall,
+    check_component,
+    default_components,
+    execution_order,
+    read_tensor,
+    recorded_call,
+    slot_names,
+    split_slot,
+)
+from .result import ComponentRow, IsolationResult, assign_verdicts
+
+
+def isolate(reference: str | Path | Trace, port: Any, components: Sequence[str] | None = None,
+            *, port_trace: str | Path | Trace | None = None, explain: bool = True,
+            rtol: float | None = None, atol: float | None = None,
+            patch: str | None = None, progress: bool = False) -> IsolationResult:
+    """The per-component table of ``port`` against the reference trace.
+
+    Parameters
+    ----------
+    reference : a trace captured with inputs (``capture(model, path, inputs=True)``).
+    port : what runs the components: a torch or MLX module, a
+        :class:`~audioparity.isolate.callable_port.CallablePort`, a mapping of component
+        name -> module / ONNX Runtime session / callable, or a
+        :class:`~audioparity.isolate.port.Port` (:func:`~.file_port.file_port` for outputs a
+        port in another language saved).
+    components : reference names to check (default: the root's direct children that have
+        recorded inputs), reported in the reference's execution order.
+    port_trace : the port's own trace (any format ``compare`` reads) for the end-to-end
+        column; without it the tool runs the port end to end when it can (on the root's
+        recorded inputs ``output:in0`` …).
+    explain : run the cause catalogue on each component wrong in isolation.
+    rtol, atol : override the dtype-aware tolerances.
+    patch : also run the port with this component's output replaced by the reference's
+        (see :func:`~audioparity.isolate.patching.patch`).
+
+    Raises
+    ------
+    InputError
+        A component not in the reference, or recorded without inputs; no component at all.
+    """
+    for flag, value in (("--rtol", rtol), ("--atol", atol)):
+        if value is not None and (not math.isfinite(value) or value < 0):
+            raise UsageError(f"{flag} must be a finite number >= 0 (got {value:g})")
+    ref = reference if isinstance(reference, Trace) else open_trace(reference)
+    names = resolve_components(ref, components)
+    driver = as_port(port)
+    modules = _modules(ref)
+    rows = []
+    with progress_bar(None if progress else False) as bar:
+        task = bar.add_task("isolate", total=len(names))
+        for name in names:
+            call = recorded_call(ref, name, modules)
+            check, outputs = run_isolated(driver, call, rtol, atol)
+            row = ComponentRow(name, check, module_type=call.module_type)
+            if explain and check.wrong:
+                row.causes = explain_isolated(ref, call, outputs, check)
+            rows.append(row)
+            bar.advance(task)
+    result = IsolationResult(str(ref.path), driver.kind, rows)
+    _fill_end_to_end(result, ref, driver, port_trace, rtol, atol)
+    assign_verdicts(rows)
+    if all(r.verdict in ("error", "unchecked") for r in rows):
+        first = rows[0]
+        raise InputError(ref.path, f"no component could be checked: {first.name}: "
+                                   f"{first.note}")
+    if patch is not None:
+        from .patching import patch as run_patch
+
+        result.patch = run_patch(ref, driver, patch, names, rtol=rtol, atol=atol)
+    return result
+
+
+def resolve_components(ref: Trace, components: Sequence[str] | None) -> list[str]:
+    """The components to check, validated, in the reference's execution order."""
+    names = list(dict.fromkeys(components or default_components(ref)))
+    if not names:
+        raise InputError(ref.path, "no component to isolate: no direct child of the root has "
+                                   f"recorded inputs; name components, or {CAPTURE_HINT}")
+    for name in names:
+        check_component(ref, name)
+    return execution_order(ref, names)
+
+
+def run_isolated(driver: Port, call: RecordedCall, rtol: float | None,
+                 atol: float | None) -> tuple[Check, Slots]:
+    """One component on the reference's inputs, judged, and what it returned; a raise is
+    the row's error."""
+    try:
+        runner = driver.component(call.name)
+    except MissingComponent as exc:
+        return error_check(str(exc), "not run"), {}
+    try:
+        outputs = runner(call.inputs)
+    except Exception as exc:  # noqa: BLE001 - a raising component is reported in its row
+        return error_check(f"raised {error_line(exc)}"), {}
+    if not outputs:
+        return error_check("returned no array", "error"), {}
+    return check_outputs(call.outputs, outputs, rtol, atol), outputs
+
+
+def root_inputs(ref: Trace) -> Slots:
+    """The reference's root inputs (``output:in0`` …); InputError when not recorded."""
+    inputs = slot_names(ref, ROOT_NAME)[0]
+    if not inputs:
+        raise InputError(ref.path, f"records no inputs of the whole model ('{ROOT_NAME}:in0'), "
+                                   f"so the port cannot be run end to end: {CAPTURE_HINT}")
+    return {k: read_tensor(ref, n) for k, n in inputs.items()}
+
+
+def judge_run(ref: Trace, seen: dict[str, Slots], names: list[str], rtol: float | None,
+              atol: float | None) -> dict[str, Check]:
+    """Each component's outputs from an end-to-end run, judged against the reference."""
+    out = {}
+    for name in names:
+        expected = {k: read_tensor(ref, n) for k, n in slot_names(ref, name)[1].items()}
+        out[name] = check_outputs(expected, seen[name], rtol, atol) if name in seen else \
+            error_check("not called in the port's run", "not run")
+    return out
+
+
+def _fill_end_to_end(result: IsolationResult, ref: Trace, driver: Port,
+                     port_trace: str | Path | Trace | None, rtol: float | None,
+                     atol: float | None) -> None:
+    names = [r.name for r in result.rows]
+    if port_trace is not None:
+        checks = _from_port_trace(ref, port_trace, names, rtol, atol)
+        result.end_to_end_source = f"port trace {getattr(port_trace, 'path', port_trace)}"
+    elif driver.run is not None and slot_names(ref, ROOT_NAME)[0]:
+        result.end_to_end_source = "the port run end to end on the reference's inputs"
+        try:
+            seen = driver.run(root_inputs(ref), names, {})
+        except Exception as exc:  # noqa: BLE001 - reported, the isolated column stands
+            line = f"the port's end-to-end run raised {error_line(exc)}"
+            result.notes.append(line)
+            checks = {n: error_check(line) for n in names}
+        else:
+            checks = judge_run(ref, seen, names, rtol, atol)
+    else:
+        why = "the port cannot be run by the tool end to end" if driver.run is None else \
+            f"the reference records no '{ROOT_NAME}:in0'"
+        result.notes.append(f"no end-to-end column: {why}; give the port's own trace "
+                            "(port_trace=, --port-trace) to fill it")
+        return
+    for row in result.rows:
+        row.end_to_end = checks.get(row.name)
+
+
+def _from_port_trace(ref: Trace, port_trace: str | Path | Trace, names: list[str],
+                     rtol: float | None, atol: float | None) -> dict[str, Check]:
+    """End-to-end checks from ``compare`` of the port's trace (its alignment and
+    conventions), one per component: the worst of its recorded outputs."""
+    from ..compare import compare_traces
+
+    cmp = compare_traces(ref, port_trace, rtol=rtol, atol=atol, explain="none")
+    by_name: dict[str, list[OutputCheck]] = {}
+    for e in cmp.entries:
+        base, kind, index = split_slot(e.name)
+        if kind != "out":
+            continue
+        status = {"FAIL": "FAIL", "ok": "ok", "shape": "shape",
+                  "nonfinite": "nonfinite"}[e.status]
+        by_name.setdefault(base, []).append(OutputCheck(index, status, e.shape, e.port_shape,
+                                                        e.metrics))
+    out = {}
+    for name in names:
+        outputs = by_name.get(name)
+        if not outputs:
+            out[name] = error_check("not in the port's trace (or not aligned)", "not run")
+            continue
+        bad = [o.status for o in outputs if o.status != "ok"]
+        out[name] = Check(bad[0] if bad else "ok", outputs)
+    return out
+
+
+def explain_isolated(ref: Trace, call: RecordedCall, outputs: Slots, check: Check
+                     ) -> list[Any]:
+    """The cause catalogue on the isolated pair of a component wrong in isolation (its first
+    wrong output), with the reference's recorded inputs as context (the port saw the same)."""
+    from ..explain import ExplainContext, explain_pair
+
+    wrong = next((o for o in check.outputs if o.status != "ok"), None)
+    if wrong is None or wrong.index not in outputs:
+        return []
+    ref_out = comparable(call.outputs[wrong.index])
+    port_out = comparable(outputs[wrong.index])
+    out_name = call.name if wrong.index == 0 else f"{call.name}:out{wrong.index}"
+
+    def get_ref(name: str):
+        return read_tensor(ref, name) if name in ref else None
+
+    def get_port(name: str):
+        if name == out_name:
+            return port_out
+        return get_ref(name) if name.startswith(f"{call.name}:in") else None
+
+    ctx = ExplainContext(name=call.name, module_type=call.module_type,
+                         ref_dtype=str(ref_out.dtype), port_dtype=str(port_out.dtype),
+                         get_ref=get_ref, get_port=get_port)
+    return explain_pair(ref_out, port_out, ctx)
+
+
+def _modules(trace: Trace) -> dict[str, str]:
+    mods = trace.meta.get("modules") if isinstance(trace.meta, dict) else None
+    return {str(k): str(v) for k, v in mods.items()} if isinstance(mods, dict) else {}

@@ -1,0 +1,71 @@
+"""Patch one component: run the whole port with that component's output replaced by the
+reference's, and see whether everything downstream recovers.
+
+Downstream at parity after the patch: the patched component was the only culprit. Still
+divergent: another bug lies downstream, and the first component still divergent is named.
+Torch ports are patched with a forward hook, MLX ports by swapping the module's class for
+the call, ports given as callables through their ``hook`` callback
+(:mod:`~audioparity.isolate.callable_port`).
+
+>>> result = patch("ref.safetensors", port_model, "encoder")
+>>> result.recovered, result.still_divergent
+(False, ['decoder', 'output'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError, UsageError
+from ..sources.naming import ROOT_NAME
+from ..trace import Trace, open_trace
+from .check import error_check
+from .engine import judge_run, resolve_components, root_inputs
+from .port import as_port
+from .recorded import check_component, read_tensor, slot_names
+from .result import PatchedRow, PatchResult
+
+
+def patch(reference: str | Path | Trace, port: Any, component: str,
+          components: Sequence[str] | None = None, *, rtol: float | None = None,
+          atol: float | None = None) -> PatchResult:
+    """Run ``port`` end to end twice on the reference's root inputs — as it is, then with
+    ``component``'s output replaced by the reference's — and judge every checked component
+    after it (and the root's ``output``) both times.
+
+    Raises :class:`InputError` when the reference lacks the component or the root's inputs,
+    :class:`UsageError` when the port cannot be run end to end by the tool.
+    """
+    ref = reference if isinstance(reference, Trace) else open_trace(reference)
+    driver = as_port(port)
+    if driver.run is None:
+        raise UsageError(f"cannot patch a {driver.kind} port: patching runs the whole port, "
+                         "which needs a torch or MLX module, or a CallablePort with a forward "
+                         "that passes component outputs through its hook")
+    check_component(ref, component, need_inputs=False)
+    names = resolve_components(ref, components) if components else [component]
+    if component not in names:
+        names = resolve_components(ref, [*names, component])
+    downstream = names[names.index(component) + 1:]
+    if ROOT_NAME in ref and ROOT_NAME not in downstream:
+        downstream.append(ROOT_NAME)
+    inputs = root_inputs(ref)
+    expected = {k: read_tensor(ref, n) for k, n in slot_names(ref, component)[1].items()}
+    before = _run(driver, ref, inputs, downstream, {}, rtol, atol)
+    after = _run(driver, ref, inputs, downstream, {component: expected}, rtol, atol)
+    return PatchResult(component, [PatchedRow(n, before[n], after[n]) for n in downstream])
+
+
+def _run(driver, ref: Trace, inputs, names: list[str], replace, rtol, atol):
+    try:
+        seen = driver.run(inputs, names, replace)
+    except Exception as exc:  # noqa: BLE001 - the port's failure is the finding
+        from ..sources.recorder import error_line
+
+        if not replace:
+            raise InputError(None, f"the port's end-to-end run raised {error_line(exc)}"
+                             ) from None
+        return {n: error_check(f"raised {error_line(exc)}") for n in names}
+    return judge_run(ref, seen, names, rtol, atol)
