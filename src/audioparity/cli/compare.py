@@ -37,20 +37,31 @@ def compare_command(
                                                     "here ('-' = stdout).")] = None,
     html_out: Annotated[Path | None, typer.Option("--html", help="Write an HTML report "
                                                      "here.")] = None,
+    replay: Annotated[bool, typer.Option(
+        "--replay", help="Generation traces: the port took the reference's recorded random "
+        "draws, so sampled tokens must agree (exit 2 when the reference recorded "
+        "none).")] = False,
 ) -> None:
     """Compare a port's trace with the reference's; report the first divergent layer.
 
     Exit 0: every aligned pair within tolerance and the port reaches the reference's outputs.
     1: a divergence was found, or the port's trace is incomplete. 2: bad input.
+    Generation traces (``@k/gen.token``) add a per-step generation section.
     """
     if explain not in ("first", "all", "none"):
         raise UsageError(f"--explain must be first, all or none (got {explain!r})")
     if depth is not None and depth < 0:
         raise UsageError("--depth must be >= 0")
     result = compare_traces(ref, port, map_file, rtol=rtol, atol=atol, explain=explain,
-                            by_order=not no_order, progress=True, strict_layout=strict_layout)
+                            by_order=not no_order, progress=True, strict_layout=strict_layout,
+                            replay=replay)
     if json_out != "-":
-        print_report(result, console, -1 if depth is None else (depth or None))
+        if result.entries:
+            print_report(result, console, -1 if depth is None else (depth or None))
+        if result.generation is not None:
+            from ..generation.terminal import print_generation
+
+            print_generation(result.generation, console)
     write_json(json_out, result.to_json())
     if html_out is not None:
         from ..report.html import write_html

@@ -35,7 +35,7 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
                    rules: str | Path | MapRules | None = None, *, rtol: float | None = None,
                    atol: float | None = None, explain: ExplainMode = "first",
                    by_order: bool = True, progress: bool = False,
-                   strict_layout: bool = False) -> CompareResult:
+                   strict_layout: bool = False, replay: bool = False) -> CompareResult:
     """Align ``port`` to ``ref``, measure every pair, and explain the first divergence.
 
     Parameters
@@ -50,6 +50,12 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     progress : show a progress bar on a terminal.
     strict_layout : compare tensors as stored: no port convention (channels-last, missing
         batch axis, split heads …) is inferred or applied, and shapes must be equal.
+    replay : the port took the reference's recorded random draws (generation traces; see
+        :mod:`audioparity.generation`).
+
+    A reference holding a generation record (``@k/gen.token``) adds the generation section
+    (``result.generation``); the per-tensor pairs are then limited to the steps both sides
+    computed from the same tokens.
 
     Raises
     ------
@@ -66,13 +72,18 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
         rules = load_rules(rules)
     ref_t = ref if isinstance(ref, Trace) else open_trace(ref)
     port_t = port if isinstance(port, Trace) else open_trace(port)
+    generation = _generation(ref_t, port_t, replay)
+    ref_infos, port_infos = ref_t.infos(), port_t.infos()
+    if generation is not None:
+        ref_infos = [i for i in ref_infos if generation.keeps(i.name)]
+        port_infos = [i for i in port_infos if generation.keeps(i.name)]
     fingerprints = Fingerprints(ref_t.read, port_t.read)
-    alignment = align(ref_t.infos(), port_t.infos(), rules, by_order=by_order,
+    alignment = align(ref_infos, port_infos, rules, by_order=by_order,
                       fingerprints=fingerprints, ref_modules=_modules(ref_t),
                       port_modules=_modules(port_t), strict_layout=strict_layout)
     ref_t.release()  # the fingerprints touched a page or so of every tensor
     port_t.release()
-    if not alignment.pairs:
+    if not alignment.pairs and generation is None:
         marked = " (the port trace is marked incomplete: " \
                  f"{_meta(port_t).get('error') or 'its forward did not finish'})" \
             if _meta(port_t).get("incomplete") else ""
@@ -87,9 +98,12 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     first = _first_divergence(entries)
     result = CompareResult(str(ref_t.path), str(port_t.path), entries, first,
                            alignment.unmatched_ref, alignment.unmatched_port)
-    result.incomplete = completeness.check(ref_t.names, alignment, _meta(port_t),
-                                           _reached_by_value(ref_t, port_t, alignment,
-                                                             fingerprints, strict_layout))
+    result.generation = generation
+    if alignment.pairs:  # a generation record alone: its stop and length say how far it got
+        result.incomplete = completeness.check([i.name for i in ref_infos], alignment,
+                                               _meta(port_t),
+                                               _reached_by_value(ref_t, port_t, alignment,
+                                                                 fingerprints, strict_layout))
     result.conventions = readings.summary()
     result.notes = (_reader_notes(ref_t, "reference") + _reader_notes(port_t, "port")
                     + alignment.notes + readings.notes)
@@ -98,6 +112,13 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     if mode != "none" and first is not None:
         _explain(result, ref_t, port_t, alignment, readings, mode)
     return result
+
+
+def _generation(ref_t: Trace, port_t: Trace, replay: bool):
+    """The generation section, or None when the reference recorded no generation."""
+    from ..generation.compare import compare_generation
+
+    return compare_generation(ref_t, port_t, replay=replay)
 
 
 def _reached_by_value(ref_t: Trace, port_t: Trace, alignment: Alignment,

@@ -138,18 +138,29 @@ class CompareResult:
     incomplete: Any = None  # completeness.Incomplete when the port's trace ends early
     conventions: list[str] = field(default_factory=list)  # "port stores … : N tensors"
     notes: list[str] = field(default_factory=list)  # alignment/convention remarks
+    generation: Any = None  # generation.GenerationComparison of generation traces
 
     @property
     def status(self) -> str:
-        """``divergent`` (a pair fails), else ``incomplete`` (the port's trace ends before
-        the reference's outputs), else ``parity``."""
-        if self.first_divergence is not None:
+        """``divergent`` (a pair fails, or the generation diverges), else ``incomplete``
+        (the port's trace ends before the reference's outputs, or a sampled generation ran
+        without the reference's draws), else ``parity``."""
+        gen = self.generation.status if self.generation is not None else "parity"
+        if self.first_divergence is not None or gen == "divergent":
             return "divergent"
-        return "incomplete" if self.incomplete is not None else "parity"
+        return "incomplete" if self.incomplete is not None or gen != "parity" else "parity"
 
     @property
     def headline(self) -> str:
-        """The report's first line."""
+        """The report's first line (the generation's verdict first, when there is one)."""
+        if self.generation is None:
+            return self._tensor_headline
+        if not self.entries:
+            return self.generation.headline()
+        return f"{self.generation.headline()}; tensors: {self._tensor_headline}"
+
+    @property
+    def _tensor_headline(self) -> str:
         n = len(self.entries)
         if self.first_divergence is not None:
             head = f"divergent: first divergence at {self.first_divergence.name}"
@@ -185,6 +196,8 @@ class CompareResult:
             "unmatched_ref": self.unmatched_ref,
             "unmatched_port": self.unmatched_port,
         }
+        if self.generation is not None:
+            out["generation"] = self.generation.to_json()
         if self.explained:
             out["explained"] = {k: [c.to_json() for c in v] for k, v in self.explained.items()}
         return safe_json(out)

@@ -1,0 +1,277 @@
+"""Generation parity of two traces: per step top-1, top-k overlap and KL, the first step
+whose argmax differs, the first step whose token differs, the stop reason of each side and
+the length ratio — and whether the comparison means anything.
+
+A step's logits are comparable while both sides were fed the same tokens: up to and
+including the first step whose tokens differ. Greedy decoding and sampling under replayed
+draws (:mod:`.replay`) are deterministic, so a token that differs there is a divergence.
+Sampling with each side's own random numbers makes two correct implementations part ways
+by chance: their tokens are reported as not comparable, never as a divergence (the
+comparable steps' logits still are checked). The replay is established by the port's
+recorded ``@k/draws.uniform`` equal to the reference's, by its meta saying
+``"replayed": true``, or asserted by the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError, UsageError
+from ..trace import Trace
+from .names import is_generation_name, parse_step
+from .record import GenerationRecord, read_record
+from .steps import TOP_K, StepResult, compare_step
+from .stop import Stop, find_stop
+
+#: per-step KL(ref || port) above this (nats) is a divergence even when the argmax agrees
+KL_TOL = 1e-3
+#: a first argmax flip whose reference margin is below this (logits) is a near tie
+NEAR_TIE = 0.1
+
+
+@dataclass
+class GenerationComparison:
+    """The generation section of a comparison (``compare``'s JSON key ``generation``).
+
+    ``status``: ``parity``, ``divergent`` or ``not_meaningful`` (sampled without the same
+    draws: the tokens cannot be compared). ``compared_steps``: steps whose logits were fed
+    the same tokens on both sides (the per-tensor table is limited to them).
+    """
+
+    status: str
+    ref_stop: Stop
+    port_stop: Stop
+    steps: list[StepResult]
+    compared_steps: int
+    sampled: bool
+    replayed: bool
+    replay_source: str | None
+    first_argmax_mismatch: dict | None
+    first_token_mismatch: dict | None
+    kl_tol: float
+    why: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def diverges(self) -> bool:
+        return self.status == "divergent"
+
+    @property
+    def length_ratio(self) -> float:
+        """Port's over reference's steps up to EOS (all steps without EOS)."""
+        return self.port_stop.content_steps / max(self.ref_stop.content_steps, 1)
+
+    @property
+    def top1_agreement(self) -> float | None:
+        known = [s.top1 for s in self.steps if s.top1 is not None]
+        return float(np.mean(known)) if known else None
+
+    @property
+    def kl_max(self) -> float | None:
+        known = [s.kl for s in self.steps if s.kl is not None]
+        return float(max(known)) if known else None
+
+    def keeps(self, name: str) -> bool:
+        """Whether the per-tensor comparison should pair ``name``: a layer's tensor of a
+        step both sides computed from the same tokens (the generation record itself is
+        this section's)."""
+        if is_generation_name(name):
+            return False
+        step = parse_step(name)[0]
+        return step is None or step < self.compared_steps
+
+    def headline(self) -> str:
+        if self.status == "not_meaningful":
+            m = self.first_token_mismatch
+            return (f"generation not comparable: sampled without the reference's draws, tokens "
+                    f"part at step {m['step'] if m else '?'} by chance (replay the draws)")
+        if self.status == "parity":
+            return (f"generation parity: {len(self.steps)} steps, same tokens, "
+                    f"{self.ref_stop.describe()}")
+        parts = []
+        if self.first_argmax_mismatch is not None:
+            a = self.first_argmax_mismatch
+            parts.append(f"first argmax differs at step {a['step']} "
+                         f"(ref {a['ref_token']}, port {a['port_token']})")
+        elif self.first_token_mismatch is not None:
+            t = self.first_token_mismatch
+            parts.append(f"first token differs at step {t['step']} "
+                         f"(ref {t['ref_token']}, port {t['port_token']})")
+        if self.ref_stop.kind != self.port_stop.kind or \
+                self.ref_stop.content_steps != self.port_stop.content_steps:
+            parts.append(f"stop: ref {self.ref_stop.describe()}, port "
+                         f"{self.port_stop.describe()}")
+        if not parts:
+            kl = self.kl_max
+            parts.append(f"logits differ (KL up to {kl:.3g} nats > {self.kl_tol:g})")
+        return "generation divergent: " + "; ".join(parts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "headline": self.headline(),
+                "ref_steps": self.ref_stop.steps, "port_steps": self.port_stop.steps,
+                "length_ratio": round(self.length_ratio, 4),
+                "stop": {"ref": self.ref_stop.to_json(), "port": self.port_stop.to_json()},
+                "compared_steps": self.compared_steps, "sampled": self.sampled,
+                "replayed": self.replayed, "replay_source": self.replay_source,
+                "first_argmax_mismatch": self.first_argmax_mismatch,
+                "first_token_mismatch": self.first_token_mismatch,
+                "top1_agreement": self.top1_agreement, "kl_max": self.kl_max,
+                "kl_tol": self.kl_tol, "top_k": TOP_K, "why": self.why, "notes": self.notes,
+                "steps": [s.to_json() for s in self.steps]}
+
+
+def _replay(ref: GenerationRecord, port: GenerationRecord,
+            asserted: bool) -> tuple[bool, str | None, list[str]]:
+    """Whether the port took the reference's draws, how that is known, and notes."""
+    if asserted and ref.uniforms is None:
+        raise InputError(ref.path, "--replay: the reference recorded no draws "
+                                   "(@k/draws.uniform): nothing to replay")
+    if not ref.sampled:
+        return False, None, []
+    if port.uniforms is not None and ref.uniforms is not None:
+        n = min(len(port.uniforms), len(ref.uniforms))
+        if port.uniforms.shape[1] == ref.uniforms.shape[1] and \
+                np.array_equal(port.uniforms[:n], ref.uniforms[:n]):  # exact: copied draws
+            return True, "the port's recorded uniforms equal the reference's", []
+        return False, None, [("the port recorded its own uniforms (@k/draws.uniform), not "
+                              "the reference's: it did not replay the draws")]
+    if port.replayed:
+        return True, "the port's trace says it replayed the draws", []
+    return (True, "asserted (--replay)", []) if asserted else (False, None, [])
+
+
+def _first_token_mismatch(steps: list[StepResult]) -> dict | None:
+    for s in steps:
+        if not s.tokens_equal:
+            b = next(i for i, (r, p) in enumerate(zip(s.ref_tokens, s.port_tokens,
+                                                      strict=True)) if r != p)
+            return {"step": s.step, "sequence": b, "ref_token": s.ref_tokens[b],
+                    "port_token": s.port_tokens[b]}
+    return None
+
+
+def _first_argmax_mismatch(steps: list[StepResult]) -> dict | None:
+    for s in steps:
+        if s.top1 is False:
+            b = next(i for i, (r, p) in enumerate(zip(s.ref_argmax, s.port_argmax,
+                                                      strict=True)) if r != p)
+            return {"step": s.step, "sequence": b, "ref_token": s.ref_argmax[b],
+                    "port_token": s.port_argmax[b], "ref_margin": s.ref_margin,
+                    "kl": s.kl}
+    return None
+
+
+def _why(c: GenerationComparison, ref: GenerationRecord, port: GenerationRecord) -> list[str]:
+    """Plain-language reasons for what differs, most specific first."""
+    out = []
+    a, t = c.first_argmax_mismatch, c.first_token_mismatch
+    eos = set(ref.eos or [])
+    if a is not None:
+        at = a["step"]
+        if a["ref_token"] in eos and port.has_logits and \
+                np.all(np.isneginf(port.logits(at)[a["sequence"], sorted(eos)])):
+            out.append(f"the port masks EOS: its EOS logit is -inf at step {at}, where the "
+                       "reference emits EOS")
+        elif a["ref_token"] in eos:
+            out.append(f"the reference emits EOS at step {at}; the port prefers "
+                       f"{a['port_token']}")
+        if a["ref_margin"] is not None and a["ref_margin"] < NEAR_TIE and \
+                (a["kl"] is None or a["kl"] < 10 * c.kl_tol):
+            out.append(f"near tie: the reference's top-1 leads by {a['ref_margin']:.3g} at "
+                       f"step {at}: a precision difference can flip it")
+        elif at == 0:
+            out.append("wrong from the first token: the prompt's forward pass differs — the "
+                       "per-tensor table of step @0/ shows the first layer that does")
+    elif t is not None and c.status == "divergent":
+        step = next(s for s in c.steps if s.step == t["step"])
+        logits_agree = step.top1 is not False and (step.kl is None or step.kl <= c.kl_tol)
+        if logits_agree and c.replayed:
+            u = ref.uniforms[t["step"], t["sequence"]] if ref.uniforms is not None else None
+            drawn = f" with the same uniform {u:.4f}" if u is not None else ""
+            out.append(f"the logits agree at step {t['step']} but the token drawn{drawn} "
+                       f"differs (ref {t['ref_token']}, port {t['port_token']}): the port's "
+                       "sampling differs (temperature, top-k/top-p, the inverse-CDF order)")
+        elif logits_agree:
+            out.append(f"the logits agree at step {t['step']} but the port emitted another "
+                       "token: its decoding is not the reference's (greedy argmax expected)")
+    if c.ref_stop.kind == "eos" and c.port_stop.kind == "length":
+        out.append(f"the port never emits EOS: it runs to the length limit "
+                   f"({c.port_stop.steps} steps; the reference stops at step "
+                   f"{c.ref_stop.eos_step})")
+    elif c.port_stop.kind == "eos_ignored":
+        out.append(f"the port emits EOS at step {c.port_stop.eos_step} but does not stop: "
+                   "its stop check misses the EOS id")
+    return out
+
+
+def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
+                       kl_tol: float = KL_TOL) -> GenerationComparison | None:
+    """The generation section of ``port_t`` against ``ref_t``; None when the reference
+    recorded no generation (``@k/gen.token``).
+
+    ``replay`` asserts that the port took the reference's draws (an
+    :class:`~audioparity.errors.InputError` when the reference recorded none).
+
+    Raises
+    ------
+    InputError
+        A malformed record (missing steps, steps of different lengths), a port without a
+        generation record, or logits of different vocabularies.
+    """
+    ref = read_record(ref_t)
+    if ref is None:
+        if replay:
+            raise InputError(ref_t.path, "--replay: the reference holds no generation record "
+                                         "(@k/gen.token) and no draws to replay")
+        return None
+    port = read_record(port_t)
+    if port is None:
+        raise InputError(port_t.path, "the reference recorded a generation (@k/gen.token) "
+                                      "but the port's trace has none: record the port's loop "
+                                      "(audioparity.generation.record_generation)")
+    if ref.batch != port.batch:
+        raise InputError(port_t.path, f"{port.batch} sequences per step, the reference "
+                                      f"{ref.batch}")
+    if ref.has_logits and port.has_logits and \
+            ref_t.info("@0/gen.logits").shape != port_t.info("@0/gen.logits").shape:
+        raise InputError(port_t.path, f"logits of shape {list(port_t.info('@0/gen.logits').shape)}"
+                                      f", the reference's {list(ref_t.info('@0/gen.logits').shape)}"
+                                      ": not the same vocabulary")
+    if kl_tol < 0:
+        raise UsageError("the KL tolerance must be >= 0")
+    replayed, source, notes = _replay(ref, port, replay)
+    deterministic = not ref.sampled or replayed
+    common = min(ref.steps, port.steps)
+    steps: list[StepResult] = []
+    for k in range(common):  # logits are comparable up to the first step tokens differ
+        steps.append(compare_step(ref, port, k))
+        if not steps[-1].tokens_equal:
+            break
+    ref_stop = find_stop(ref.tokens, ref.eos, ref.max_new_tokens)
+    port_stop = find_stop(port.tokens, port.eos or ref.eos, ref.max_new_tokens)
+    argmax = _first_argmax_mismatch(steps)
+    token = _first_token_mismatch(steps)
+    logits_bad = argmax is not None or any(
+        s.nonfinite or (s.kl is not None and s.kl > kl_tol) for s in steps)
+    ends_differ = ref_stop.kind != port_stop.kind or \
+        ref_stop.content_steps != port_stop.content_steps
+    if logits_bad or (deterministic and (token is not None or ends_differ)):
+        status = "divergent"
+    elif token is not None or ends_differ:
+        status = "not_meaningful"
+        notes.append(f"sampled without the reference's draws: the tokens part at step "
+                     f"{token['step'] if token else common} by chance, so they say nothing; "
+                     f"the {len(steps)} steps fed the same tokens agree. Replay the "
+                     "reference's draws in the port (audioparity.generation.Replay) to "
+                     "compare every step")
+    else:
+        status = "parity"
+    if ref.sampled and not replayed and status == "parity":
+        notes.append("sampled without the reference's draws, yet every token agrees")
+    result = GenerationComparison(status, ref_stop, port_stop, steps, len(steps), ref.sampled,
+                                  replayed, source, argmax, token, kl_tol, notes=notes)
+    result.why = _why(result, ref, port)
+    return result

@@ -1,0 +1,67 @@
+"""The generation section of ``audioparity compare`` in the terminal: a per-step table
+around the first differing step, the stop of each side, the length ratio, why, notes."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..report.numbers import format_metric
+from .compare import GenerationComparison
+
+#: steps shown before the first differing step (all of them when the generation agrees,
+#: up to this many)
+STEPS_BEFORE, STEPS_SHOWN = 4, 12
+
+
+def _shown(gen: GenerationComparison) -> list[int]:
+    """Indices into ``gen.steps`` to show: the last few before the first difference and it."""
+    n = len(gen.steps)
+    marks = [m["step"] for m in (gen.first_argmax_mismatch, gen.first_token_mismatch) if m]
+    end = min(marks) + 1 if marks else n
+    return list(range(max(0, end - STEPS_BEFORE - 1) if marks else max(0, n - STEPS_SHOWN),
+                      min(end, n)))
+
+
+def step_table(gen: GenerationComparison) -> Table:
+    """Rows: step | ref token | port token | top-1 | top-k overlap | KL nats | max |Δ|."""
+    table = Table(title="Generation, per step", header_style="bold")
+    for col, justify in (("step", "right"), ("ref token", "right"), ("port token", "right"),
+                         ("top-1", "left"), ("top-k", "right"), ("KL nats", "right"),
+                         ("max |Δ|", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    first = {m["step"] for m in (gen.first_argmax_mismatch, gen.first_token_mismatch) if m}
+    for i in _shown(gen):
+        s = gen.steps[i]
+        top1 = "-" if s.top1 is None else ("same" if s.top1 else "DIFF")
+        tokens = [", ".join(map(str, t)) for t in (s.ref_tokens, s.port_tokens)]
+        table.add_row(str(s.step), *tokens, Text(top1, style="green" if s.top1 else "red"),
+                      format_metric(s.topk_overlap, ".2f"), format_metric(s.kl, ".3g"),
+                      format_metric(s.max_abs, ".3g"),
+                      style="bold red" if s.step in first else "")
+    return table
+
+
+def print_generation(gen: GenerationComparison, console: Console) -> None:
+    """The section: the step table, stop and length lines, why and notes."""
+    style = {"parity": "green", "divergent": "red"}.get(gen.status, "yellow")
+    console.print(gen.headline(), style=f"bold {style}", markup=False)
+    if gen.steps:
+        console.print(step_table(gen))
+    hidden = len(gen.steps) - len(_shown(gen))
+    if hidden > 0:
+        console.print(f"({hidden} more agreeing steps in --json)", style="dim")
+    console.print(f"stop: ref {gen.ref_stop.describe()}; port {gen.port_stop.describe()}; "
+                  f"length ratio {gen.length_ratio:.2f}", markup=False)
+    agreement = gen.top1_agreement
+    sampling = ("sampled, draws replayed" if gen.replayed else "sampled, own draws") \
+        if gen.sampled else "greedy"
+    console.print(f"{gen.compared_steps} steps compared ({sampling}); top-1 agreement "
+                  f"{format_metric(agreement, '.3f')}; KL max "
+                  f"{format_metric(gen.kl_max, '.3g')} nats (tolerance {gen.kl_tol:g})",
+                  style="dim", markup=False)
+    for line in gen.why:
+        console.print(f"why: {line}", style="bold", markup=False)
+    for note in gen.notes:
+        console.print(f"note: {note}", style="yellow", markup=False)
