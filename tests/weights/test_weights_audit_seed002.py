@@ -83,6 +83,6 @@ def test_cli_audit_exit_codes_and_json(seed002, cli, tmp_path):
     assert code == 1 and err == ""
     assert "decoder.estimator." in stdout and "MLX" in stdout
     data = json.loads(out.read_text())
-    assert data["status"] == "problems" and data["counts"]["ok"] == len(data["entries"])
+    assert data["status"] == "divergent" and data["counts"]["ok"] == len(data["entries"])
     code, _, _ = cli("weights", "audit", seed002["ref"], seed002["ref"])
     assert code == 0

@@ -45,7 +45,7 @@ def test_cli_study_on_qwen3_components(cli, tmp_path):
                             "component", "--target-snr", "60", "--workers", "1", "--json", out)
     assert code == 1, err  # 60 dB is out of reach for Q8_0 everywhere: a keep list is given
     data = json.loads(out.read_text())
-    assert data["status"] == "keep_list" and data["keep"]
+    assert data["status"] == "problem" and data["outcome"] == "keep_list" and data["keep"]
     assert {u["unit"] for u in data["units"]} == {"model.embed_tokens", "model.layers.0",
                                                   "model.layers.1", "lm_head"}
     assert "keep in F16/F32 (greedy" in stdout

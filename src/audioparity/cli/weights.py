@@ -33,16 +33,22 @@ def _fmt(x: float | None, spec: str = ".2e") -> str:
     return format(x, spec)
 
 
-def _audit(ref_path: Path, port_path: Path, map_rules: str | None):
+def _audit(ref_path: Path, port_path: Path, map_rules: str | None,
+           config_path: Path | None = None):
     from ..weights import audit_checkpoints, open_checkpoint
+    from ..weights.gguf_metadata import find_config, load_config
     from ..weights.keymap import load_rules
 
     rules = load_rules(map_rules)
+    config_path = config_path or find_config(ref_path)
+    config = load_config(config_path) if config_path is not None else None
     ref = open_checkpoint(ref_path)
     port = open_checkpoint(port_path)
     with progress_bar() as bar:
         task = bar.add_task("audit", total=len(ref))
-        report = audit_checkpoints(ref, port, rules, progress=lambda: bar.advance(task))
+        report = audit_checkpoints(ref, port, rules, progress=lambda: bar.advance(task),
+                                   config=config,
+                                   config_path=None if config_path is None else str(config_path))
     return ref, port, report
 
 
@@ -97,6 +103,9 @@ MapOpt = Annotated[str | None, typer.Option(
     "--map", help="Rename rules file ('PORT_REGEX -> REF_REPL' lines) or 'llama.cpp'.")]
 JsonOpt = Annotated[str | None, typer.Option(
     "--json", help="Write the JSON result here ('-' = stdout).")]
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", help="The reference's Hugging Face config.json (default: the one beside REF): "
+                     "a GGUF port's numerics-changing metadata is checked against it.")]
 
 
 @group.command("audit")
@@ -104,11 +113,13 @@ def audit_cmd(
     ref: RefArg,
     port: PortArg,
     map_rules: MapOpt = None,
+    config: ConfigOpt = None,
     json_out: JsonOpt = None,
     show_all: Annotated[bool, typer.Option("--all", help="List every tensor.")] = False,
 ) -> None:
-    """For every reference tensor: its port counterpart, layout, error and init state."""
-    ref_ck, port_ck, report = _audit(ref, port, map_rules)
+    """For every reference tensor: its port counterpart, layout, error and init state; for
+    a GGUF port also Q/K row order and the metadata that changes numerics."""
+    ref_ck, port_ck, report = _audit(ref, port, map_rules, config)
     ref_ck.close()
     port_ck.close()
     if json_out != "-":
@@ -128,24 +139,30 @@ def fix_cmd(
     weight_norm: Annotated[str, typer.Option(
         help="ref | fused | weight_g | parametrizations")] = "ref",
     map_rules: MapOpt = None,
+    config: ConfigOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
     log: Annotated[Path | None, typer.Option(
         "--log", help="Change log (JSON); default OUT.fixlog.json.")] = None,
     json_out: JsonOpt = None,
 ) -> None:
-    """Write a corrected copy of PORT: names, layouts and weight norm as asked."""
+    """Write a corrected copy of PORT: names, layouts and weight norm as asked
+    (.safetensors), or, for a GGUF port, GGUF metadata and Q/K row order (.gguf)."""
     from ..errors import InputError
-    from ..weights.fix import fix_checkpoint
+    from ..weights.fix import fix_checkpoint, fix_gguf
 
-    if out.suffix.lower() != ".safetensors":
-        raise UsageError(f"--out {out}: fix writes .safetensors files")
+    if out.suffix.lower() not in (".safetensors", ".gguf"):
+        raise UsageError(f"--out {out}: fix writes .safetensors (or, for a GGUF port, .gguf) "
+                         "files")
     if out.exists() and not force:
         raise InputError(out, "exists; pass --force to overwrite it")
-    ref_ck, port_ck, report = _audit(ref, port, map_rules)
-    with progress_bar() as bar:
-        task = bar.add_task("fix", total=len(report.entries))
-        result = fix_checkpoint(ref_ck, port_ck, report, out, layout, weight_norm, force,
-                                progress=lambda: bar.advance(task))
+    ref_ck, port_ck, report = _audit(ref, port, map_rules, config)
+    if out.suffix.lower() == ".gguf":
+        result = fix_gguf(ref_ck, port_ck, report, out, force)
+    else:
+        with progress_bar() as bar:
+            task = bar.add_task("fix", total=len(report.entries))
+            result = fix_checkpoint(ref_ck, port_ck, report, out, layout, weight_norm, force,
+                                    progress=lambda: bar.advance(task))
     ref_ck.close()
     port_ck.close()
     log_path = log or out.with_name(out.name + ".fixlog.json")
@@ -240,7 +257,8 @@ def _per_tensor(ckpt: Path, qtype: str, ref: Path | None, map_rules: str | None,
                           f"weights ({sum(r.nonfinite for r in nonfinite)} values), not "
                           f"quantized: {names} — the checkpoint is broken before any "
                           "quantization")
-    write_json(json_out, {"mode": "stored" if ref is not None else "roundtrip", "qtype": qtype,
+    write_json(json_out, {"status": "problem" if damaged or nonfinite else "ok",
+                          "mode": "stored" if ref is not None else "roundtrip", "qtype": qtype,
                           "min_sqnr_db": min_sqnr, "damaged": len(damaged),
                           "nonfinite": len(nonfinite),
                           "tensors": [r.__dict__ for r in rows]})

@@ -6,6 +6,13 @@ type should give, or whether it sits at its initial values (:mod:`.init_values`)
 file-level summary: prefix rules, the layout conventions in use (a minority in another
 convention is a conversion that ran twice or not at all), weight-norm spellings, coverage.
 
+GGUF ports (llama.cpp names are read through the built-in ``llama.cpp`` map rules when no
+rules are given): Q/K projection rows are compared after undoing llama.cpp's RoPE row
+permutation where the values show it (:mod:`.rope_rows`), and a row order other than the one
+the file's architecture needs (the permutation missing, applied twice, applied to a
+half-split-RoPE architecture) is a problem; the metadata that changes numerics is checked
+against the reference's ``config.json`` (:mod:`.gguf_metadata`).
+
 Only one tensor pair is in memory at a time; big tensors are compared in chunks.
 """
 
@@ -19,10 +26,12 @@ import numpy as np
 
 from . import weight_norm as wn
 from .checkpoint import Checkpoint
+from .gguf_metadata import compare_metadata, head_dim_of, read_gguf_metadata
 from .init_values import fan_in, init_signature
-from .keymap import KeyMatching, Match, match_keys
+from .keymap import KeyMatching, Match, load_rules, match_keys
 from .layout import describe, detect_layout, to_ref_layout, value_error
 from .quant import UNIT_ROUNDOFF, expected_rel_error
+from .rope_rows import ORDERS, detect_row_order, expected_order, qk_projection
 
 #: Relative L2 error accepted between tensors of the same float dtype.
 SAME_DTYPE_REL = 1e-6
@@ -57,6 +66,8 @@ class TensorAudit:
     detail: str = ""
     port_module: str | None = None
     nonfinite: int = 0
+    row_order: str | None = None
+    head_dim: int | None = None
 
 
 @dataclass
@@ -71,10 +82,15 @@ class AuditReport:
     problems: list[str]
     notes: list[str]
     coverage: float
+    architecture: str | None = None
+    config_path: str | None = None
+    metadata: list[dict] = field(default_factory=list)
+    row_summary: dict = field(default_factory=dict)
 
     @property
     def status(self) -> str:
-        return "problems" if self.problems else "ok"
+        """``divergent`` when any problem was found, else ``parity``."""
+        return "divergent" if self.problems else "parity"
 
     def by_component(self) -> dict[str, Counter]:
         """Per top-level component: counts per status plus renamed/relayout counts."""
@@ -101,6 +117,8 @@ class AuditReport:
             "coverage": self.coverage, "counts": {s: counts.get(s, 0) for s in STATUSES},
             "problems": self.problems, "notes": self.notes,
             "prefix_rules": self.prefix_rules, "layout_summary": self.layout_summary,
+            "architecture": self.architecture, "config": self.config_path,
+            "metadata": self.metadata, "row_order": self.row_summary,
             "components": {k: dict(v, worst_rel_l2=self.worst_rel(k))
                            for k, v in self.by_component().items()},
             "entries": [asdict(e) for e in self.entries],
@@ -139,8 +157,10 @@ def _layout_note(lay) -> str | None:
 
 
 class _Auditor:
-    def __init__(self, ref: Checkpoint, port: Checkpoint):
+    def __init__(self, ref: Checkpoint, port: Checkpoint, head_dim: int | None = None,
+                 expected_rows: str = "reference"):
         self.ref, self.port = ref, port
+        self.head_dim, self.expected_rows = head_dim, expected_rows
 
     def ref_array(self, m: Match) -> np.ndarray:
         """The reference side of a match, in the reference's own layout."""
@@ -180,6 +200,9 @@ class _Auditor:
             entry.status = "shape_mismatch"
             entry.detail = f"ref {tuple(r.shape)} vs port {tuple(p.shape)}"
             return entry
+        if (self.head_dim and qk_projection(m.ref[0]) and r.shape == p.shape
+                and m.how in ("exact", "map", "prefix")):
+            p = self.rows_in_ref_order(entry, r, p)
         if not (ref_info.is_float or port_info.is_float):
             same = bool(np.array_equal(np.asarray(r).reshape(-1), np.asarray(p).reshape(-1)))
             entry.status = "ok" if same else "mismatch"
@@ -230,6 +253,18 @@ class _Auditor:
                     f"values differ: rel err {err.rel_l2:.3g} "
                     f"(expected ≤ {entry.expected_rel:.2g})")
         return entry
+
+    def rows_in_ref_order(self, entry: TensorAudit, r: np.ndarray,
+                          p: np.ndarray) -> np.ndarray:
+        """A Q/K projection's port rows in the reference's order (llama.cpp's RoPE row
+        permutation, once, twice or inverted, undone where the values show it)."""
+        order = detect_row_order(r, p, self.head_dim, prefer=self.expected_rows)
+        if order is None:
+            return p
+        entry.row_order, entry.head_dim = order.name, self.head_dim
+        if order.name == "reference":
+            return p
+        return np.take(np.asarray(p), order.undo_index(r.shape[0]), axis=0)
 
     def port_partner(self, ref_name: str) -> tuple[str, str] | None:
         """For a weight-norm ref tensor: (ref name, port name) of its g or v partner."""
@@ -379,8 +414,60 @@ def _matrix_layout_summary(entries: list[TensorAudit], summary: dict) -> list[st
             + " to match the rest ('audioparity weights fix --layout port')"]
 
 
+_ROW_LABELS = {"reference": "in the reference's order", "permuted": "permuted once",
+               "permuted_twice": "permuted twice", "inverse": "inverse-permuted"}
+
+
+def _row_order_summary(entries: list[TensorAudit], expected: str,
+                       architecture: str | None) -> tuple[dict, list[str], list[str]]:
+    """Q/K projections: how many hold each row order; a minority or an order the
+    architecture does not run is a problem, named with its fix."""
+    qk = [e for e in entries if e.row_order is not None]
+    counts = Counter(e.row_order for e in qk)
+    summary = {"expected": expected, "checked": len(qk), "by_order": dict(counts),
+               "inconsistent": [e.port[0] for e in qk if e.row_order != expected]}
+    if not qk:
+        return summary, [], []
+    arch = f"'{architecture}'" if architecture else "this file's"
+    rope = ("interleaved (pairwise) RoPE, which needs LlamaModel.permute applied once"
+            if expected == "permuted" else "half-split (NEOX) RoPE, which takes the "
+            "reference's rows as they are")
+    notes, problems = [], []
+    if counts.get("permuted") and expected == "permuted":
+        notes.append(f"Q/K rows: {counts['permuted']} tensors in llama.cpp's RoPE row order "
+                     "(LlamaModel.permute), undone before comparing")
+    for e in qk:
+        if e.row_order != expected:
+            note = (f"Q/K rows {_ROW_LABELS[e.row_order]}: breaks {arch} row order "
+                    f"({_ROW_LABELS[expected]})")
+        elif e.row_order == "permuted":
+            note = "Q/K rows in llama.cpp's RoPE order (LlamaModel.permute), undone"
+        else:
+            continue
+        e.layout_note = "; ".join(filter(None, [e.layout_note, note]))
+    for order, n in counts.items():
+        if order == expected:
+            continue
+        odd = [e for e in qk if e.row_order == order]
+        names = ", ".join(e.port[0] for e in odd[:3]) + (" ..." if len(odd) > 3 else "")
+        what = {"reference": "in the reference's row order: llama.cpp's Q/K row permutation "
+                             "(LlamaModel.permute) is missing",
+                "permuted": "permuted as for llama's interleaved RoPE (LlamaModel.permute) "
+                            "though the architecture does not want it",
+                "permuted_twice": "permuted twice: llama.cpp's Q/K row permutation "
+                                  "(LlamaModel.permute) was applied twice",
+                "inverse": "in the inverse of llama.cpp's Q/K row permutation (undone on "
+                           "rows that were never permuted)"}[order]
+        problems.append(
+            f"Q/K rows: {n} of {len(qk)} q/k projections {what}: {names} — {arch} runs "
+            f"{rope}; fix: 'audioparity weights fix REF PORT --out NEW.gguf' rewrites the "
+            f"rows in {ORDERS[expected]} (or re-convert with convert_hf_to_gguf.py)")
+    return summary, problems, notes
+
+
 def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
-                      progress: Callable[[], None] | None = None) -> AuditReport:
+                      progress: Callable[[], None] | None = None, config: dict | None = None,
+                      config_path: str | None = None) -> AuditReport:
     """Audit ``port`` against ``ref``; see the module docstring.
 
     Parameters
@@ -388,11 +475,26 @@ def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
     ref, port : Checkpoint
         Opened checkpoints (:func:`~audioparity.weights.checkpoint.open_checkpoint`).
     rules : list, optional
-        Map rules from :func:`~audioparity.weights.keymap.load_rules`.
+        Map rules from :func:`~audioparity.weights.keymap.load_rules`; for a GGUF port with
+        llama.cpp tensor names (``blk.N.attn_q.weight``) the built-in ``llama.cpp`` set is
+        used when none are given.
     progress : callable, optional
         Called once per audited tensor (for a progress bar).
+    config : dict, optional
+        The reference's Hugging Face config (:func:`~.gguf_metadata.load_config`): a GGUF
+        port's numerics-changing metadata is checked against it, and it gives the head size
+        for the Q/K row order check (else the GGUF's metadata does).
+    config_path : str, optional
+        Where ``config`` came from (reported).
     """
-    auditor = _Auditor(ref, port)
+    metadata = read_gguf_metadata(port.path) if port.format == "gguf" else {}
+    architecture = metadata.get("general.architecture")
+    auto_rules = rules is None and port.format == "gguf" and any(
+        n.startswith("blk.") for n in port.names)
+    if auto_rules:
+        rules = load_rules("llama.cpp")
+    expected_rows = expected_order(architecture) if metadata else "reference"
+    auditor = _Auditor(ref, port, head_dim_of(config, metadata), expected_rows)
     matching: KeyMatching = match_keys(ref.infos(), port.infos(), ref.read, port.read, rules)
     auditor.matching = matching
     entries = []
@@ -415,7 +517,35 @@ def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
                                    detail="no counterpart in the reference"))
     order = {n: i for i, n in enumerate(ref.names)}
     entries.sort(key=lambda e: order.get(e.ref[0], len(order)) if e.ref else len(order))
-    return _report(ref, port, matching, entries)
+    report = _report(ref, port, matching, entries)
+    report.architecture, report.config_path = architecture, config_path
+    if auto_rules:
+        report.notes.insert(0, "llama.cpp tensor names read through the built-in "
+                               "'llama.cpp' map rules")
+    report.row_summary, row_problems, row_notes = _row_order_summary(
+        entries, expected_rows, architecture)
+    report.problems += row_problems
+    report.notes += row_notes
+    if metadata and config is not None:
+        checks = compare_metadata(metadata, config)
+        report.metadata = [c.to_json(port.path) for c in checks]
+        for c in checks:
+            if not c.ok:
+                found = "absent" if c.gguf is None else _fmt_value(c.gguf)
+                report.problems.append(
+                    f"GGUF metadata {c.key} = {found} but the reference config has "
+                    f"{c.config_key} = {_fmt_value(c.expected)} ({c.note}); fix: "
+                    f"{c.fix(port.path)}")
+        report.notes.append(f"GGUF metadata: {sum(c.ok for c in checks)} of {len(checks)} "
+                            f"numerics-changing keys agree with {config_path or 'the config'}")
+    elif metadata:
+        report.notes.append("GGUF metadata not checked: no config.json beside the reference "
+                            "(pass --config)")
+    return report
+
+
+def _fmt_value(value) -> str:
+    return format(value, ".9g") if isinstance(value, float) else str(value)
 
 
 def _report(ref: Checkpoint, port: Checkpoint, matching: KeyMatching,

@@ -10,6 +10,11 @@ in that spelling). Dtypes stay the port's (quantized GGUF tensors are written de
 as float32). What cannot be fixed from the port file (missing tensors, tensors at init or
 with other values) is written as found and logged.
 
+A GGUF port can instead be fixed into a GGUF file (:func:`fix_gguf`): the llama.cpp names,
+tensor types and bytes stay, the metadata that disagrees with the reference config gets the
+config's value, and Q/K rows in the wrong order for the file's architecture are moved into
+the order it needs (:mod:`.rope_rows`).
+
 The input is never modified; the output is written atomically, tensor by tensor.
 """
 
@@ -25,7 +30,9 @@ from ..trace import TraceWriter
 from . import weight_norm as wn
 from .audit import AuditReport, TensorAudit
 from .checkpoint import Checkpoint
+from .gguf_rewrite import rewrite_gguf
 from .layout import to_ref_layout
+from .rope_rows import reorder_index
 
 LAYOUTS = ("ref", "port")
 WEIGHT_NORM_MODES = ("ref", "fused", "weight_g", "parametrizations")
@@ -39,10 +46,14 @@ class FixLog:
     out: str
     changes: list[dict] = field(default_factory=list)
     not_fixed: list[dict] = field(default_factory=list)
+    #: tensors written, where not every one has a change record (a GGUF copy)
+    tensors_written: int | None = None
 
     def to_json(self) -> dict:
         changed = [c for c in self.changes if c["actions"]]
-        return {"out": self.out, "written": sum(len(c["out"]) for c in self.changes),
+        written = self.tensors_written if self.tensors_written is not None else sum(
+            len(c["out"]) for c in self.changes)
+        return {"out": self.out, "written": written,
                 "changed": len(changed), "not_fixed": self.not_fixed, "changes": self.changes}
 
 
@@ -63,6 +74,9 @@ def _port_dtype(entry: TensorAudit) -> str | None:
 
 def _aligned(port: Checkpoint, entry: TensorAudit) -> np.ndarray:
     arr = port.read(entry.port[0])
+    if entry.row_order not in (None, "reference"):
+        arr = np.take(np.asarray(arr), reorder_index(
+            arr.shape[0], entry.head_dim, entry.row_order, "reference"), axis=0)
     if entry.perm is None:
         return np.asarray(arr).reshape(entry.ref_shape)
     return to_ref_layout(arr, tuple(entry.perm))
@@ -108,11 +122,7 @@ def fix_checkpoint(ref: Checkpoint, port: Checkpoint, report: AuditReport, out: 
         raise UsageError(f"--weight-norm {weight_norm!r}: expected one of "
                          f"{', '.join(WEIGHT_NORM_MODES)}")
     out = Path(out)
-    inputs = {Path(p).resolve() for p in (ref.path, port.path)}
-    if out.resolve() in inputs:
-        raise InputError(out, "refusing to write over an input file (fix never works in place)")
-    if out.exists() and not force:
-        raise InputError(out, "exists; pass --force to overwrite it")
+    _check_out(ref, port, out, force)
     convention = {"conv": report.layout_summary.get("convention"),
                   "matrix": report.layout_summary.get("matrix_convention")}
     log = FixLog(str(out))
@@ -141,6 +151,56 @@ def fix_checkpoint(ref: Checkpoint, port: Checkpoint, report: AuditReport, out: 
                 progress()
         for mod in wn_modules.values():
             _write_weight_norm(writer, mod, weight_norm, layout, convention, log)
+    return log
+
+
+def _check_out(ref: Checkpoint, port: Checkpoint, out: Path, force: bool) -> None:
+    inputs = {Path(p).resolve() for p in (ref.path, port.path)}
+    if out.resolve() in inputs:
+        raise InputError(out, "refusing to write over an input file (fix never works in place)")
+    if out.exists() and not force:
+        raise InputError(out, "exists; pass --force to overwrite it")
+
+
+def fix_gguf(ref: Checkpoint, port: Checkpoint, report: AuditReport, out: str | Path,
+             force: bool = False) -> FixLog:
+    """Write a corrected GGUF copy of a GGUF ``port``: metadata set to the reference
+    config's values and Q/K rows put in the order the architecture needs; every other
+    tensor byte for byte. What a GGUF copy cannot fix is listed in ``not_fixed``.
+
+    Raises
+    ------
+    InputError
+        ``port`` is not a GGUF file, ``out`` exists and ``force`` is false, or ``out`` is
+        one of the inputs.
+    """
+    out = Path(out)
+    if port.format != "gguf":
+        raise UsageError(f"--out {out}: a GGUF output needs a GGUF port ({port.path} is "
+                         f"{port.format}); write .safetensors instead")
+    _check_out(ref, port, out, force)
+    log = FixLog(str(out), tensors_written=len(port))
+    metadata = {m["key"]: (m["expected"], m["value_type"]) for m in report.metadata
+                if not m["ok"]}
+    for key, (value, _) in metadata.items():
+        old = next(m["gguf"] for m in report.metadata if m["key"] == key)
+        log.changes.append({"out": [key], "from": [key],
+                            "actions": [f"metadata {key}: {old} -> {value}"]})
+    want = report.row_summary.get("expected", "reference")
+    rows = {}
+    for e in report.entries:
+        if e.row_order is not None and e.row_order != want:
+            rows[e.port[0]] = reorder_index(e.port_shape[0], e.head_dim, e.row_order, want)
+            log.changes.append({"out": e.port, "from": e.port, "actions": [
+                f"Q/K rows {e.row_order} -> {want} (head_dim {e.head_dim})"]})
+        elif e.status not in ("ok", "unexpected"):
+            log.not_fixed.append({"ref": e.ref, "port": e.port,
+                                  "reason": e.detail or e.status})
+        elif e.perm is not None and list(e.perm) != sorted(e.perm):
+            log.not_fixed.append({"ref": e.ref, "port": e.port, "reason": (
+                f"layout {e.layout}: a GGUF copy keeps tensor shapes; write .safetensors "
+                "to undo it")})
+    rewrite_gguf(port.path, out, metadata, rows)
     return log
 
 

@@ -181,7 +181,9 @@ class SensitivityReport:
 
     def to_json(self) -> dict:
         d = asdict(self)
-        d["status"] = "ok" if self.all_quantized_snr_db >= self.target_snr_db else (
+        quantized_ok = self.all_quantized_snr_db >= self.target_snr_db
+        d["status"] = "ok" if quantized_ok else "problem"
+        d["outcome"] = "all_quantized_ok" if quantized_ok else (
             "keep_list" if self.reached else "target_unreachable")
         return d
 
