@@ -93,7 +93,8 @@ def test_every_job_failing_exits_1(cli, tmp_path):
                          "--", script)
     assert code == 1, err
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["status"] == "no_sane_audio" and data["best"] is None
+    assert data["status"] == "problem" and data["best"] is None
+    assert data["problem"] == "no job produced readable audio"
     by_k = {j["params"]["k"]: j for j in data["jobs"]}
     assert by_k["fail"]["status"] == "failed" and by_k["fail"]["stderr_tail"] == "boom"
     assert by_k["fail"]["error"] == "exit code 3: boom"
@@ -159,7 +160,7 @@ def test_bad_usage_exits_2_with_one_line(cli, tmp_path, monkeypatch, args, probl
 def test_out_dir_that_is_a_file(cli, tmp_path):
     target = tmp_path / "runs"
     target.write_text("mine")
-    code, _, err = cli("sweep", "-g", "a=1", "-o", target, "--", "gen", "{a}", "{out}")
+    code, _, err = cli("sweep", "-g", "a=1", "-o", target, "--", "true", "{a}", "{out}")
     assert code == 2 and "not a directory" in err and target.read_text() == "mine"
 
 

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from ..contract import exit_code
 from .common import console, progress_bar, write_json
 
 if TYPE_CHECKING:  # the sweep stack imports scipy: only load it when a sweep runs
@@ -77,8 +78,8 @@ def sweep(
                              "name=start:stop[:step] (stop included). Repeat for more.",
         show_default=False)] = None,
     ref: Annotated[Path | None, typer.Option(
-        "--ref", help="Reference WAV: also rank by similarity (SNR, MR-STFT, PESQ, STOI).")
-                   ] = None,
+        "--ref", help="Reference WAV: rank by similarity to it first (SNR, MR-STFT, PESQ, "
+                      "STOI), then by the audio's own quality.")] = None,
     jobs: Annotated[int | None, typer.Option(
         "--jobs", "-j", min=1, help="Jobs at a time (default: min(4, CPU cores)); use 1 "
                                     "for a command that needs the whole GPU.",
@@ -103,6 +104,9 @@ def sweep(
         "--vad/--no-vad", help="Ask Silero VAD for a second opinion on speech.")] = True,
     json_path: Annotated[str | None, typer.Option(
         "--json", help="Write the ranked result as JSON (- for stdout).")] = None,
+    html: Annotated[Path | None, typer.Option(
+        "--html", help="Write one self-contained HTML page: the ranking, and per result "
+                       "an audio player and a spectrogram.", show_default=False)] = None,
 ) -> None:
     """Run a generation command for every setting of a grid and rank its WAVs.
 
@@ -115,10 +119,15 @@ def sweep(
     --cfg {cfg} --steps {steps} --out {out}
 
     Exit 0 when a setting produced speech or music, 1 when none did, 2 for
-    bad usage (no grid, no command, a placeholder without values, bad --ref).
+    bad usage (no grid, no command, a placeholder without values, bad --ref)
+    or a command that cannot start (not found, not executable).
     """
     from ..sweep import run_sweep
 
+    if html is not None:
+        from ..report.sweep_html import check_html_target
+
+        check_html_target(html)
     human = Console(quiet=True) if json_path == "-" else console
     with progress_bar() as bar:
         task = bar.add_task("sweep", total=None)
@@ -135,8 +144,14 @@ def sweep(
     n = len(result.jobs)
     human.print(f"{n} job{'s' * (n != 1)} in {result.wall_s:.1f} s on {result.backend} "
                 f"({result.workers} at a time); WAVs and logs in {escape(result.out_dir)}")
-    write_json(json_path, result.to_json())
-    raise typer.Exit(0 if result.ok else 1)
+    payload = result.to_json()
+    write_json(json_path, payload)
+    if html is not None:
+        from ..report.sweep_html import write_sweep_html
+
+        write_sweep_html(html, payload)
+        human.print(f"HTML page: {escape(str(html))}")
+    raise typer.Exit(exit_code(payload["status"]))
 
 
 def register(app: typer.Typer) -> None:

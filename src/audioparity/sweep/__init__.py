@@ -10,11 +10,14 @@ one number and :mod:`.rank` orders the results; :mod:`.result` holds them and th
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from ..errors import UsageError
 from .command import CommandTemplate, check_template
+from .executable import check_executables
 from .grid import Axis, parse_grid
 from .plan import claim_outputs, plan_jobs
 from .rank import rank
@@ -53,7 +56,9 @@ def run_sweep(grid: Sequence[str], command: Sequence[str], out_dir: str | Path,
 
     Raises
     ------
-    UsageError / InputError : a bad grid, template, out_dir or reference (nothing is run).
+    UsageError / InputError : a bad grid, template, out_dir or reference, or an executable
+        that cannot run (nothing is run); every job's command could not start (a
+        ``--shell`` command the shell did not find).
     """
     axes = parse_grid(list(grid))
     template = CommandTemplate(tuple(command), shell)
@@ -67,6 +72,8 @@ def run_sweep(grid: Sequence[str], command: Sequence[str], out_dir: str | Path,
     if ray or ray_address:
         check_ray_address(ray_address)
     jobs = plan_jobs(axes, template, out_dir)
+    if not (ray_address or (ray and os.environ.get("RAY_ADDRESS"))):
+        check_executables(jobs)  # a cluster's nodes may have what this machine lacks
     claim_outputs(jobs, out_dir, force)
     workers = workers or default_workers()
     options = RunOptions(timeout_s=timeout_s, ref=ref_path, use_vad=use_vad)
@@ -76,6 +83,8 @@ def run_sweep(grid: Sequence[str], command: Sequence[str], out_dir: str | Path,
         results = run_ray(jobs, options, ray_address, workers, on_done)
     else:
         results = run_local(jobs, options, workers, on_done)
+    if all(r.status == "not_started" for r in results):
+        raise UsageError(f"the command {results[0].error} (every job)")
     return SweepResult(command=template, axes=axes, out_dir=str(Path(out_dir).resolve()),
                        backend="ray" if ray or ray_address else "local",
                        workers=workers, timeout_s=timeout_s, ref=ref_path,

@@ -9,13 +9,15 @@ _BAND_ORDER = {name: i for i, name in enumerate(BANDS)}
 
 
 def rank(results: list[JobResult]) -> list[JobResult]:
-    """Scored jobs by band (good, clipped, bad) then score, best first, numbered from 1;
-    then the jobs without a score (failed, timed out, no audio) in grid order, unnumbered.
+    """Scored jobs by score, best first, numbered from 1; then the jobs without a score
+    (failed, timed out, no audio) in grid order, unnumbered.
 
-    Ties keep grid order, so the ranking is the same on every run.
+    Without ``--ref`` the score's verdict bands do not overlap, and the band breaks a tie
+    at a band's edge; with ``--ref`` similarity to the reference leads and the band is
+    only a tie-break. Other ties keep grid order, so the ranking is the same on every run.
     """
     scored = sorted((r for r in results if r.assessment is not None),
-                    key=lambda r: (_BAND_ORDER[r.assessment.score.band], -r.score,
+                    key=lambda r: (-r.score, _BAND_ORDER[r.assessment.score.band],
                                    r.job.index))
     unscored = sorted((r for r in results if r.assessment is None), key=lambda r: r.job.index)
     for position, result in enumerate(scored, start=1):

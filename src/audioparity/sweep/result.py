@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..contract import checked
 from .assess import Assessment
 from .command import CommandTemplate
 from .grid import Axis, typed
@@ -80,13 +81,21 @@ class SweepResult:
         """At least one setting produced sane audio (speech or music)."""
         return any(j.ok for j in self.jobs)
 
+    def problem(self) -> str:
+        """What is wrong when no setting produced sane audio (one line)."""
+        if self.best is None:
+            return "no job produced readable audio"
+        return (f"no setting produced speech or music (the best: "
+                f"{self.best.assessment.verdict})")
+
     def counts(self) -> dict[str, int]:
         return {s: n for s in STATUSES if (n := sum(j.status == s for j in self.jobs))}
 
     def to_json(self) -> dict:
         best = self.best
         return {
-            "status": "ok" if self.ok else "no_sane_audio",
+            "status": checked(self.ok),
+            "problem": None if self.ok else self.problem(),
             "command": list(self.command.words), "shell": self.command.shell,
             "grid": {a.name: [typed(v) for v in a.values] for a in self.axes},
             "out_dir": self.out_dir, "backend": self.backend, "workers": self.workers,

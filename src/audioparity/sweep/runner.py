@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import InputError, UsageError
 from .assess import assess_wav
+from .executable import shell_could_not_run
 from .job import Job, JobRun, run_job
 from .result import JobResult
 
@@ -63,6 +64,8 @@ def execute(job: Job, options: RunOptions) -> JobResult:
     run = run_job(job, options.timeout_s)
     if run.start_error:
         return JobResult(job, "not_started", run, error=f"could not start: {run.start_error}")
+    if shell_could_not_run(job, run):
+        return JobResult(job, "not_started", run, error=f"could not start: {_failure(run)}")
     if run.timed_out:
         return JobResult(job, "timeout", run, error=f"timed out after {options.timeout_s:g} s")
     if run.exit_code != 0:

@@ -1,14 +1,20 @@
 """The sweep score: one number per WAV, 0-100, higher is better; pure functions of metrics.
 
-The score is ``band floor + band width × quality``:
+Without a reference the score is ``band floor + band width × quality``:
 
-* the **band** comes from the audio verdict, so a verdict can never be outranked by a worse
-  one however good its other numbers look: ``speech`` / ``music_or_tonal`` score 60-100;
+* the **band** comes from the audio verdict, so a verdict is never outranked by a worse one
+  however good its other numbers look: ``speech`` / ``music_or_tonal`` score 60-100;
   ``clipped`` audio whose content underneath is speech or music scores 30-60; everything
   else (``noise``, ``tone``, ``silence``, ``empty``, ``invalid``, clipped noise) 0-30.
-* **quality** (0..1) orders results inside a band. Without a reference it is the product of
-  the intrinsic factors below (one bad property is enough to sink a result); with
-  ``--ref`` it is the mean of that product and the similarity to the reference.
+* **quality** (0..1) orders results inside a band: the product of the intrinsic factors
+  below (one bad property is enough to sink a result).
+
+With ``--ref`` the question is which setting reproduces the reference, so **similarity to
+the reference dominates**: the score is ``similarity × (50 + audio score / 2)``, where the
+audio score is the band score above. Similarity sets the ceiling and the audio's own quality
+can take at most half of it away, so clean speech of the wrong sentence (similarity 0.07,
+SNR -3 dB) scores 7 and falls below a clipped take of the right one (similarity 0.94, SNR
+29 dB, audio score 59: 75), which the verdict bands alone would rank the other way round.
 
 Intrinsic factors, each 1 for clean audio and falling linearly to 0 at the level of the
 defect in its worst plausible form (so two bad results still differ; calibrated on
@@ -93,11 +99,12 @@ class Score:
     factors: dict[str, float]
     similarity: float | None = None
     similarity_terms: dict[str, float] | None = None
+    audio_score: float | None = None
 
     def to_dict(self) -> dict:
         return {"value": self.value, "band": self.band, "quality": self.quality,
-                "factors": self.factors, "similarity": self.similarity,
-                "similarity_terms": self.similarity_terms}
+                "factors": self.factors, "audio_score": self.audio_score,
+                "similarity": self.similarity, "similarity_terms": self.similarity_terms}
 
 
 def score(verdict: str, content: str, m: AudioMetrics, ref_scores: dict | None = None) -> Score:
@@ -108,14 +115,21 @@ def score(verdict: str, content: str, m: AudioMetrics, ref_scores: dict | None =
     verdict, content : from :func:`audioparity.audio.classify` (``content`` is what lies
         under a ``clipped`` verdict).
     ref_scores : ``AudioComparison.scores`` against ``--ref``, or None.
+
+    Returns
+    -------
+    Score : ``value`` is the band score (0-100) without a reference and
+        ``similarity × (50 + band score / 2)`` with one; ``audio_score`` is the band score.
     """
     factors = quality_factors(m)
     quality = math.prod(factors.values())
-    similarity = terms = None
+    name = band(verdict, content)
+    floor, width = BANDS[name]
+    audio_score = floor + width * quality
+    value, similarity, terms = audio_score, None, None
     if ref_scores is not None:
         terms = similarity_terms(ref_scores)
         similarity = sum(terms.values()) / len(terms) if terms else 0.0
-        quality = 0.5 * quality + 0.5 * similarity
-    name = band(verdict, content)
-    floor, width = BANDS[name]
-    return Score(round(floor + width * quality, 2), name, quality, factors, similarity, terms)
+        value = similarity * (50.0 + audio_score / 2)
+    return Score(round(value, 2), name, quality, factors, similarity, terms,
+                 round(audio_score, 2))
