@@ -9,6 +9,7 @@ import typer
 
 from ..compare import compare_traces
 from ..errors import UsageError
+from ..history import append_run, check_history, run_from_compare
 from ..report.table import print_report
 from .common import console, write_json
 
@@ -41,6 +42,12 @@ def compare_command(
         "--replay", help="Generation traces: the port took the reference's recorded random "
         "draws, so sampled tokens must agree (exit 2 when the reference recorded "
         "none).")] = False,
+    history: Annotated[Path | None, typer.Option(
+        "--history", help="Append this compare's summary to a SQLite history database "
+        "(audioparity history DB shows how the first divergence moved).")] = None,
+    label: Annotated[str | None, typer.Option(
+        "--label", help="The port revision recorded with --history (e.g. a git commit).")
+                     ] = None,
 ) -> None:
     """Compare a port's trace with the reference's; report the first divergent layer.
 
@@ -52,6 +59,10 @@ def compare_command(
         raise UsageError(f"--explain must be first, all or none (got {explain!r})")
     if depth is not None and depth < 0:
         raise UsageError("--depth must be >= 0")
+    if history is not None:
+        check_history(history)  # before the compare, not after it
+    elif label is not None:
+        raise UsageError("--label names the revision recorded with --history: give both")
     result = compare_traces(ref, port, map_file, rtol=rtol, atol=atol, explain=explain,
                             by_order=not no_order, progress=True, strict_layout=strict_layout,
                             replay=replay)
@@ -63,6 +74,8 @@ def compare_command(
 
             print_generation(result.generation, console)
     write_json(json_out, result.to_json())
+    if history is not None:
+        append_run(history, run_from_compare(result.to_json(), label))
     if html_out is not None:
         from ..report.html import write_html
 
