@@ -15,7 +15,7 @@ from ..errors import InputError
 from ..history import Move, Run, moves, read_runs, regressed
 from .common import console, write_json
 
-STRIP_WIDTH = 20
+STRIP_WIDTH = 16
 """Characters of the position strip: the aligned pairs in execution order, squeezed."""
 
 
@@ -43,25 +43,31 @@ def _move(move: Move) -> str:
 def _cause(run: Run) -> str:
     if run.first_cause is None:
         return ""
-    confidence = "" if run.first_confidence is None else f" ({run.first_confidence:.2f})"
+    confidence = "" if run.first_confidence is None else f" {run.first_confidence:.2f}"
     return escape(run.first_cause + confidence)
 
 
-def _port(run: Run) -> str:
-    digest = (run.port.sha256_1mib or "")[:7]
-    return escape(Path(run.port.path).name) + (f" {digest}" if digest else "")
+def _port(run: Run, named: bool) -> str:
+    """The port file's hash prefix (a new revision, a new hash), its name too when the
+    runs shown read more than one port path."""
+    digest = (run.port.sha256_1mib or "?")[:7]
+    return escape(f"{Path(run.port.path).name} {digest}") if named else digest
 
 
 def _print(con: Console, database: Path, runs: list[Run], steps: list[Move], status: str,
            shown: slice) -> None:
-    table = Table(title=escape(f"history: {database}"))
-    for column in ("#", "recorded (UTC)", "label", "port", "status", "first divergence",
-                   "at", "execution order", "move", "cause"):
-        table.add_column(column, justify="right" if column in ("#", "at") else "left")
+    paths = sorted({r.port.path for r in runs[shown]})
+    named = len(paths) > 1
+    title = f"history: {database}" + ("" if named else f" (port {paths[0]})")
+    table = Table(title=escape(title))
+    for column in ("#", "UTC", "label", "port", "status", "first divergence", "at",
+                   "execution order", "move", "cause"):
+        table.add_column(column, justify="right" if column in ("#", "at") else "left",
+                         no_wrap=column in ("UTC", "execution order", "move"))
     for run, step in zip(runs[shown], steps[shown], strict=True):
         style = "green" if run.status == "parity" else "red"
-        table.add_row(str(run.id), run.recorded_utc.replace("+00:00", ""),
-                      escape(run.label or "—"), _port(run),
+        table.add_row(str(run.id), run.recorded_utc[5:16].replace("T", " "),
+                      escape(run.label or "—"), _port(run, named),
                       f"[{style}]{run.status}[/{style}]", escape(run.first_name or "—"),
                       _position(run), _strip(run), _move(step), _cause(run))
     con.print(table)

@@ -20,6 +20,7 @@ HASHED_BYTES = 1 << 20
 class Fingerprint:
     """A file (or a ``.npy`` directory) as it was when a compare read it.
 
+    path : absolute (a history outlives the working directory it was recorded from).
     bytes : total size (bytes; a directory: its files summed); None when unreadable.
     mtime_utc : last modification, ISO 8601 UTC (a directory: its newest file).
     sha256_1mib : hex SHA-256 of the first :data:`HASHED_BYTES` bytes (a directory: of its
@@ -56,7 +57,7 @@ def _directory(path: Path) -> Fingerprint:
 def fingerprint(path: str | Path) -> Fingerprint:
     """The fingerprint of ``path``; a file that cannot be read gets None fields (the compare
     that read it succeeded, so this only happens when it vanished since)."""
-    p = Path(path)
+    p = Path(path).absolute()
     try:
         if p.is_dir():
             return _directory(p)
