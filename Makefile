@@ -3,7 +3,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= torch,onnx,mlx,ray,audio,dev
+EXTRAS ?= torch,onnx,mlx,ray,audio,dev,llamacpp
 comma := ,
 STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
@@ -11,10 +11,13 @@ STAMP := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 
 # mlx-audio and soprano-tts are third-party ports the zoo checks; --no-deps because their
 # declared dependencies would replace the pinned torch.
+# The llamacpp extra builds llama-cpp-python (pinned) from its sdist with the machine's
+# compiler, portable (no -march=native: the wheel pip caches runs on any x86-64), ~4 min once.
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt torch==2.13.0
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS)]'
+	CMAKE_ARGS="-DGGML_NATIVE=OFF $(CMAKE_ARGS)" \
+	  $(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[$(EXTRAS)]'
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt --no-deps \
 	  mlx-audio==0.6.2 soprano-tts==0.2.0
 	@touch $(STAMP)

@@ -1,13 +1,18 @@
-"""``audioparity capture onnx``: run an ONNX model in ONNX Runtime and write every module's
-output as a trace, named as the torch capture names the same modules.
+"""``audioparity capture onnx|llamacpp``: run a model in a runtime the CLI can drive and write
+every intermediate tensor as a trace.
 
-A thin layer over :func:`audioparity.sources.onnxruntime_source.capture_onnx`; what it adds
-is reading the inputs from ``.npy`` files and keeping only the names ``--include`` /
-``--exclude`` select.
+* ``capture onnx``: an ONNX model in ONNX Runtime, every module's output named as the torch
+  capture names the same modules (over
+  :func:`audioparity.sources.onnxruntime_source.capture_onnx`; what it adds is reading the
+  inputs from ``.npy`` files and keeping only the names ``--include`` / ``--exclude`` select);
+* ``capture llamacpp``: a GGUF model in llama.cpp on given token ids, every graph node under
+  llama.cpp's names (over :func:`audioparity.sources.llamacpp.capture_llamacpp`; what it adds
+  is reading the token ids and sizes from the command line).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -203,9 +208,125 @@ def onnx_command(
     raise typer.Exit(0)
 
 
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(i?B)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str, option: str) -> int:
+    """``"512MiB"``, ``"2G"``, ``"1048576"`` -> bytes (powers of 1024)."""
+    m = _SIZE.match(text)
+    if not m:
+        raise UsageError(f"{option} must be a size such as 2GiB, 512M or 1048576 (got {text!r})")
+    return int(float(m.group(1)) * 1024 ** "BKMGT".index((m.group(2) or "B").upper()))
+
+
+def parse_tokens(text: str, source: Path | None = None) -> list[int]:
+    """Token ids from ``"1 2 3"`` or ``"1,2,3"`` (whitespace and commas separate)."""
+    words = [w for w in re.split(r"[\s,]+", text.strip()) if w]
+    bad = [w for w in words if not re.fullmatch(r"-?\d+", w)]
+    if bad or not words:
+        problem = f"token ids must be integers (got {bad[0]!r})" if bad else "no token ids"
+        if source is None:
+            raise UsageError(f"--tokens: {problem}")
+        raise InputError(source, problem)
+    return [int(w) for w in words]
+
+
+def read_tokens_file(path: Path) -> list[int]:
+    """Token ids from a text file (``parse_tokens``) or an integer ``.npy`` array."""
+    if not path.is_file():
+        raise InputError(path, "no such file" if not path.exists() else "not a file")
+    if path.read_bytes()[:6] == b"\x93NUMPY":
+        array = _read_npy(path)
+        if array.dtype.kind not in "iu":
+            raise InputError(path, f"token ids must be integers (array of {array.dtype})")
+        return [int(t) for t in array.reshape(-1)]
+    try:
+        return parse_tokens(path.read_text(encoding="utf-8"), path)
+    except UnicodeDecodeError:
+        raise InputError(path, "not a text file of token ids nor an .npy array") from None
+
+
+def llamacpp_command(
+    model: Annotated[Path, typer.Argument(help="The GGUF model.", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Trace to write (.safetensors).",
+                                      show_default=False)],
+    tokens: Annotated[str | None, typer.Option(
+        "--tokens", help="Prompt token ids: '1 2 3' (or '1,2,3').", show_default=False)] = None,
+    tokens_file: Annotated[Path | None, typer.Option(
+        "--tokens-file", help="Prompt token ids from a text file or an integer .npy.",
+        show_default=False)] = None,
+    generate: Annotated[int, typer.Option(
+        "--generate", help="Generate N tokens greedily after the prompt; every node is "
+                           "then recorded per step as @k/NAME.")] = 0,
+    defaults: Annotated[bool, typer.Option(
+        "--llama-defaults", help="Keep llama.cpp's default settings (flash attention auto, "
+                                 "F16 KV cache) instead of the float32 parity settings; the "
+                                 "trace says so.")] = False,
+    include: Annotated[list[str] | None, typer.Option(
+        "--include", help="Keep only node names matching this glob (or re:REGEX); repeat "
+                          "for several.")] = None,
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", help="Drop node names matching this glob (or re:REGEX).")] = None,
+    max_bytes: Annotated[str | None, typer.Option(
+        "--max-bytes", help="Stop recording when the trace holds this much (e.g. 2GiB); the "
+                            "trace is marked truncated.", show_default=False)] = None,
+    memory_limit: Annotated[str | None, typer.Option(
+        "--memory-limit", help="Refuse a model whose weights, KV cache and logits need more "
+                               "memory than this (default: the memory available).",
+        show_default=False)] = None,
+    threads: Annotated[int | None, typer.Option(
+        "--threads", help="llama.cpp threads (default: llama.cpp's choice).",
+        show_default=False)] = None,
+) -> None:
+    """Run MODEL (a GGUF) in llama.cpp on the given token ids and record every graph node
+    (attn_norm-0, Qcur-0, ... result_output; a name llama.cpp reuses as NAME#1, NAME#2 in
+    execution order) as a trace. By default in the settings that compute in float32
+    (flash attention off, F32 KV cache, one micro-batch), so that `audioparity compare
+    ref.safetensors TRACE` shows the port, not llama.cpp's precision trade-offs.
+
+    Exit 0 when the trace is written, 2 when it cannot be (no llama-cpp-python, a GGUF
+    llama.cpp cannot load, token ids outside the vocabulary, a model above the memory bound).
+    """
+    from ..sources.llamacpp import capture_llamacpp
+
+    if (tokens is None) == (tokens_file is None):
+        raise UsageError("give the prompt as --tokens '1 2 3' or --tokens-file F (one of them)")
+    if out.suffix.lower() != ".safetensors":
+        raise UsageError(f"-o {out}: a trace is written as .safetensors")
+    if generate < 0:
+        raise UsageError(f"--generate must be >= 0 (got {generate})")
+    ids = parse_tokens(tokens) if tokens is not None else read_tokens_file(tokens_file)
+    result = capture_llamacpp(
+        model, ids, out, generate=generate, exact=not defaults, include=include,
+        exclude=exclude, max_bytes=None if max_bytes is None else parse_size(max_bytes,
+                                                                              "--max-bytes"),
+        memory_limit=None if memory_limit is None else parse_size(memory_limit,
+                                                                  "--memory-limit"),
+        n_threads=threads)
+    meta = result.meta
+    settings = meta.get("settings", {})
+    console.print(f"recorded {len(result.names)} nodes of {escape(str(meta.get('architecture')))}"
+                  f" ({len(ids)} tokens" + (f", {len(result.generated)} generated"
+                                            if generate else "")
+                  + f") -> {escape(str(out))}", highlight=False)
+    console.print(f"settings: flash attention {settings.get('flash_attn')}, KV cache "
+                  f"{settings.get('type_k')}/{settings.get('type_v')}, n_ubatch "
+                  f"{settings.get('n_ubatch')}" + ("" if settings.get("exact") else
+                                                   " (llama.cpp defaults)"),
+                  style="dim", highlight=False)
+    if meta.get("truncated"):
+        console.print("note: stopped recording at --max-bytes (trace marked truncated)",
+                      highlight=False)
+    if meta.get("unread"):
+        console.print(f"note: {len(meta['unread'])} nodes of a type not read (listed in the "
+                      "trace's meta 'unread')", highlight=False)
+    raise typer.Exit(0)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``capture`` command group to the CLI."""
-    group = typer.Typer(help="Capture a trace from a runtime the CLI can drive (ONNX Runtime).",
-                        no_args_is_help=True)
+    group = typer.Typer(help="Capture a trace from a runtime the CLI can drive (ONNX Runtime, "
+                             "llama.cpp).", no_args_is_help=True)
     group.command("onnx")(onnx_command)
+    group.command("llamacpp")(llamacpp_command)
     app.add_typer(group, name="capture")

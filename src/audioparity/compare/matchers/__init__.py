@@ -38,6 +38,6 @@ def matchers() -> list[tuple[str, Matcher]]:
     return [(name, fn) for _, name, fn in _MATCHERS]
 
 
-from . import exact, map_rules, order, structure, suffix, verify  # noqa: F401
+from . import builtin_llamacpp, exact, map_rules, order, structure, suffix, verify  # noqa: F401
 
 __all__ = ["Matcher", "matcher", "matchers"]
