@@ -14,7 +14,7 @@ import pytest
 from gguf_convert import convert, llama_permute, save_tiny_lm
 
 from audioparity.weights import audit_checkpoints, open_checkpoint
-from audioparity.weights.gguf_metadata import load_config
+from audioparity.weights.gguf_metadata import compare_metadata, load_config
 from audioparity.weights.rope_rows import detect_row_order, order_index, permutation_index
 
 N_QK = 4  # q and k projections of 2 layers
@@ -65,7 +65,7 @@ def test_converted_gguf_audits_clean_with_qk_rows_aligned(models, tmp_path, kind
 @pytest.mark.parametrize("kind,times,order,words", [
     ("llama", 2, "permuted_twice", "was applied twice"),
     ("llama", 0, "reference", "is missing"),
-    ("qwen3", 1, "permuted", "though the architecture does not want it"),
+    ("qwen3", 1, "permuted", "which this architecture does not want"),
 ])
 def test_wrong_qk_row_order_is_named_with_the_fix(models, tmp_path, cli, kind, times, order,
                                                   words):
@@ -146,3 +146,30 @@ def test_truncated_gguf_and_config_not_json_are_one_line_errors(models, tmp_path
     code, _, err = cli("weights", "audit", models["llama"], path, "--config", config)
     assert code == 2 and err.count("\n") == 1 and "config.json" in err
     assert "not a JSON config" in err
+
+
+def test_rope_scaling_and_sliding_window_follow_the_config():
+    # a transformers 4 style config (rope_theta, rope_scaling) of a YaRN, sliding-window model
+    config = {"rope_theta": 1e6, "rms_norm_eps": 1e-6, "num_attention_heads": 4,
+              "num_key_value_heads": 2, "sliding_window": 4096, "use_sliding_window": True,
+              "rope_scaling": {"type": "yarn", "factor": 4.0,
+                               "original_max_position_embeddings": 32768}}
+    meta = {"general.architecture": "qwen2", "qwen2.rope.freq_base": 1e6,
+            "qwen2.attention.layer_norm_rms_epsilon": float(np.float32(1e-6)),
+            "qwen2.attention.head_count": 4, "qwen2.attention.head_count_kv": [2, 2],
+            "qwen2.rope.scaling.type": "yarn", "qwen2.rope.scaling.factor": 4.0,
+            "qwen2.rope.scaling.original_context_length": 32768,
+            "qwen2.attention.sliding_window": 4096}
+    checks = compare_metadata(meta, config)
+    assert len(checks) == 8 and all(c.ok for c in checks)
+    meta["qwen2.rope.scaling.factor"] = 2.0
+    del meta["qwen2.attention.sliding_window"]
+    meta["qwen2.attention.head_count_kv"] = [2, 4]  # per-layer counts: one layer wrong
+    bad = {c.key: c for c in compare_metadata(meta, config) if not c.ok}
+    assert sorted(bad) == ["qwen2.attention.head_count_kv", "qwen2.attention.sliding_window",
+                           "qwen2.rope.scaling.factor"]
+    assert bad["qwen2.attention.sliding_window"].gguf is None
+    assert "set qwen2.rope.scaling.factor = 4" in bad["qwen2.rope.scaling.factor"].fix("m.gguf")
+    config["use_sliding_window"] = False  # the window is not used: nothing to compare
+    assert "qwen2.attention.sliding_window" not in {c.key for c in
+                                                    compare_metadata(meta, config)}

@@ -66,7 +66,7 @@ def _print_audit(report, show_all: bool) -> None:
             "unexpected")), _fmt(report.worst_rel(comp)))
     console.print(table)
     rows = [e for e in report.entries if show_all or e.status != "ok"
-            or "breaks" in (e.layout_note or "") or e.how not in ("exact", "prefix")]
+            or "breaks" in (e.layout_note or "") or e.how not in ("exact", "prefix", "map")]
     limit = None if show_all else 40
     if rows:
         console.print("tensors:" if show_all else "tensors worth a look (--all for every one):")

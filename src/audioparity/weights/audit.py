@@ -31,7 +31,7 @@ from .init_values import fan_in, init_signature
 from .keymap import KeyMatching, Match, load_rules, match_keys
 from .layout import describe, detect_layout, to_ref_layout, value_error
 from .quant import UNIT_ROUNDOFF, expected_rel_error
-from .rope_rows import ORDERS, detect_row_order, expected_order, qk_projection
+from .rope_rows import detect_row_order, expected_order, qk_projection
 
 #: Relative L2 error accepted between tensors of the same float dtype.
 SAME_DTYPE_REL = 1e-6
@@ -428,9 +428,9 @@ def _row_order_summary(entries: list[TensorAudit], expected: str,
                "inconsistent": [e.port[0] for e in qk if e.row_order != expected]}
     if not qk:
         return summary, [], []
-    arch = f"'{architecture}'" if architecture else "this file's"
-    rope = ("interleaved (pairwise) RoPE, which needs LlamaModel.permute applied once"
-            if expected == "permuted" else "half-split (NEOX) RoPE, which takes the "
+    arch = f"'{architecture}'" if architecture else "this file's architecture"
+    rope = ("interleaved (pairwise) RoPE and needs the permutation applied once"
+            if expected == "permuted" else "half-split (NEOX) RoPE and takes the "
             "reference's rows as they are")
     notes, problems = [], []
     if counts.get("permuted") and expected == "permuted":
@@ -452,16 +452,16 @@ def _row_order_summary(entries: list[TensorAudit], expected: str,
         names = ", ".join(e.port[0] for e in odd[:3]) + (" ..." if len(odd) > 3 else "")
         what = {"reference": "in the reference's row order: llama.cpp's Q/K row permutation "
                              "(LlamaModel.permute) is missing",
-                "permuted": "permuted as for llama's interleaved RoPE (LlamaModel.permute) "
-                            "though the architecture does not want it",
+                "permuted": "permuted by LlamaModel.permute, which this architecture does "
+                            "not want",
                 "permuted_twice": "permuted twice: llama.cpp's Q/K row permutation "
                                   "(LlamaModel.permute) was applied twice",
-                "inverse": "in the inverse of llama.cpp's Q/K row permutation (undone on "
-                           "rows that were never permuted)"}[order]
+                "inverse": "inverse-permuted: LlamaModel.permute was undone on rows that "
+                           "were never permuted"}[order]
         problems.append(
-            f"Q/K rows: {n} of {len(qk)} q/k projections {what}: {names} — {arch} runs "
-            f"{rope}; fix: 'audioparity weights fix REF PORT --out NEW.gguf' rewrites the "
-            f"rows in {ORDERS[expected]} (or re-convert with convert_hf_to_gguf.py)")
+            f"Q/K rows: {n} of {len(qk)} q/k projections {what} ({names}); {arch} runs "
+            f"{rope}; fix: 'audioparity weights fix REF PORT --out NEW.gguf' (or re-convert "
+            "with convert_hf_to_gguf.py)")
     return summary, problems, notes
 
 
@@ -533,9 +533,8 @@ def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
             if not c.ok:
                 found = "absent" if c.gguf is None else _fmt_value(c.gguf)
                 report.problems.append(
-                    f"GGUF metadata {c.key} = {found} but the reference config has "
-                    f"{c.config_key} = {_fmt_value(c.expected)} ({c.note}); fix: "
-                    f"{c.fix(port.path)}")
+                    f"GGUF metadata {c.key} = {found}, reference config {c.config_key} = "
+                    f"{_fmt_value(c.expected)} — {c.note}; fix: {c.fix(port.path)}")
         report.notes.append(f"GGUF metadata: {sum(c.ok for c in checks)} of {len(checks)} "
                             f"numerics-changing keys agree with {config_path or 'the config'}")
     elif metadata:

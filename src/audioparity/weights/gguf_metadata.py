@@ -64,10 +64,9 @@ class MetadataCheck:
         """How to correct the file: the value to set, and the command."""
         value = _format(self.expected)
         how = (f"'gguf-set-metadata {gguf_path} {self.key} {value}'" if self.gguf is not None
-               and self.value_type != "STRING" else
-               "'gguf-new-metadata' to add it, or re-convert with convert_hf_to_gguf.py")
-        return (f"set {self.key} = {value} ('audioparity weights fix REF PORT --out NEW.gguf' "
-                f"writes a corrected copy; or {how})")
+               and self.value_type != "STRING" else "re-convert with convert_hf_to_gguf.py")
+        return (f"set {self.key} = {value}: 'audioparity weights fix REF PORT --out NEW.gguf' "
+                f"writes a corrected copy, or {how}")
 
     def to_json(self, gguf_path: str | Path) -> dict:
         d = asdict(self)
@@ -201,12 +200,12 @@ def _checks(config: dict) -> list[tuple[str, str, Any, str, str]]:
     out: list[tuple[str, str, Any, str, str]] = []
     if rope.get("rope_theta") is not None:
         out.append(("rope.freq_base", "rope_theta", float(rope["rope_theta"]), "FLOAT32",
-                    "every rotary angle changes (RoPE base)"))
+                    "RoPE base: every rotary angle changes"))
     eps = next((config[k] for k in ("rms_norm_eps", "norm_eps") if config.get(k) is not None),
                None)
     if eps is not None:
         out.append(("attention.layer_norm_rms_epsilon", "rms_norm_eps", float(eps), "FLOAT32",
-                    "every RMSNorm output shifts (epsilon)"))
+                    "RMSNorm epsilon: every norm output shifts"))
     for key, cfg, note in (("attention.head_count", "num_attention_heads",
                             "queries split into another number of heads"),
                            ("attention.head_count_kv", "num_key_value_heads",
