@@ -99,11 +99,12 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     result = CompareResult(str(ref_t.path), str(port_t.path), entries, first,
                            alignment.unmatched_ref, alignment.unmatched_port)
     result.generation = generation
-    if alignment.pairs:  # a generation record alone: its stop and length say how far it got
-        result.incomplete = completeness.check([i.name for i in ref_infos], alignment,
-                                               _meta(port_t),
-                                               _reached_by_value(ref_t, port_t, alignment,
-                                                                 fingerprints, strict_layout))
+    # a generation's stop and length say how far the port got: of its tensors, only a
+    # port trace marked incomplete (it raised) is; a diverged step need not reach an output
+    reached = (lambda name: True) if generation is not None else _reached_by_value(
+        ref_t, port_t, alignment, fingerprints, strict_layout)
+    result.incomplete = completeness.check([i.name for i in ref_infos], alignment,
+                                           _meta(port_t), reached)
     result.conventions = readings.summary()
     result.notes = (_reader_notes(ref_t, "reference") + _reader_notes(port_t, "port")
                     + alignment.notes + readings.notes)

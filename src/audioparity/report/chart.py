@@ -163,3 +163,84 @@ def _polyline(xy: list[tuple[float, float]], color: str, dashed: bool = False) -
     dash = ' stroke-dasharray="4 3"' if dashed else ""
     return (f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.5"'
             f'{dash}/>')
+
+
+@dataclass
+class StepPoint:
+    """One generation step: KL(ref || port) in nats (None: not recorded), whether the argmax
+    and the tokens agree (None: unknown), the two tokens (for the tooltip)."""
+
+    step: int
+    kl: float | None
+    top1: bool | None
+    tokens_equal: bool
+    ref_token: str
+    port_token: str
+
+
+KL_FLOOR = 1e-12  # nats: an exact step is drawn at this floor
+
+
+def step_chart(points: list[StepPoint], first_step: int | None, ref_steps: int,
+               port_steps: int) -> Markup:
+    """The generation's per-step chart as ``<svg class="step-chart">``: KL per step on a log
+    axis (blue), a dot per step (red where the argmax or the token differs), a dashed red
+    line at the first differing step, and where each side stopped. Empty for no points."""
+    if not points:
+        return Markup("")
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    span = max(ref_steps, port_steps, points[-1].step + 1)
+    finite = [p.kl for p in points if p.kl is not None and math.isfinite(p.kl) and p.kl > 0]
+    lo = math.floor(math.log10(max(min(finite), KL_FLOOR))) if finite else -12
+    hi = max(math.ceil(math.log10(max(finite))) if finite else 0, lo + 2) + 1
+
+    def x(step: float) -> float:
+        return LEFT + (plot_w * step / (span - 1) if span > 1 else plot_w / 2)
+
+    def y(kl: float | None) -> float:
+        if kl is None:
+            return TOP + plot_h
+        if not math.isfinite(kl):
+            return TOP
+        return TOP + plot_h * (hi - math.log10(max(kl, 10.0 ** lo))) / (hi - lo)
+
+    out = [(f'<svg class="step-chart" xmlns="http://www.w3.org/2000/svg" role="img" '
+            f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" style="max-width:{WIDTH}px">'),
+           '<title>KL divergence and agreement per generation step</title>',
+           (f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fbfbfb" '
+            'stroke="#999"/>')]
+    for d in range(lo, hi + 1):
+        yy = TOP + plot_h * (hi - d) / (hi - lo)
+        out.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" '
+                   'stroke="#e4e4e4"/>')
+        out.append(f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" '
+                   f'class="axis">1e{d}</text>')
+    out.append(f'<text x="14" y="{TOP + plot_h / 2}" class="axis" transform="rotate(-90 14 '
+               f'{TOP + plot_h / 2})" text-anchor="middle">KL(ref‖port) nats (log)</text>')
+    out.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 8}" class="axis" '
+               f'text-anchor="middle">generation step (0 … {span - 1})</text>')
+    for label, steps, color, dy in (("ref stops", ref_steps, "#070", 12),
+                                    ("port stops", port_steps, "#a60", 24)):
+        sx = x(steps - 1)
+        out.append(f'<line class="stop-mark" x1="{sx:.1f}" x2="{sx:.1f}" y1="{TOP}" '
+                   f'y2="{TOP + plot_h}" stroke="{color}" stroke-dasharray="2 3"/>')
+        out.append(f'<text x="{sx - 4:.1f}" y="{TOP + plot_h - dy}" text-anchor="end" '
+                   f'class="axis">{label} (step {steps - 1})</text>')
+    if first_step is not None:
+        fx = x(first_step)
+        out.append(f'<line class="first-divergence-mark" x1="{fx:.1f}" x2="{fx:.1f}" '
+                   f'y1="{TOP}" y2="{TOP + plot_h}" stroke="#c00" stroke-width="2" '
+                   'stroke-dasharray="5 3"/>')
+        out.append(f'<text x="{fx + 4:.1f}" y="{TOP - 8}" class="mark">first differing '
+                   f'step {first_step}</text>')
+    out.append(_polyline([(x(p.step), y(p.kl)) for p in points if p.kl is not None],
+                         "#1f5fbf"))
+    for p in points:
+        good = p.tokens_equal and p.top1 is not False
+        tip = escape(f"step {p.step}: ref {p.ref_token}, port {p.port_token}; KL "
+                     f"{format_metric(p.kl, '.3g')} nats; argmax "
+                     f"{'-' if p.top1 is None else ('same' if p.top1 else 'differs')}")
+        out.append(f'<circle cx="{x(p.step):.1f}" cy="{y(p.kl):.1f}" r="{3 if good else 5}" '
+                   f'fill="{"#1f5fbf" if good else "#c00"}"><title>{tip}</title></circle>')
+    out.append("</svg>")
+    return Markup("\n".join(out))

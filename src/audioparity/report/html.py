@@ -27,7 +27,7 @@ from markupsafe import Markup
 from ..atomic import write_text_atomic
 from ..compare.result import CompareResult, safe_json, safe_text
 from ..errors import InputError
-from .chart import ChartPoint, error_chart, number
+from .chart import ChartPoint, StepPoint, error_chart, number, step_chart
 from .results import LoadedResult
 
 # results JSON of older writers may lack a field: a missing field renders empty, not an error
@@ -151,6 +151,25 @@ def _first_pair_figure(data: dict, entry: dict, base: Path | None) -> dict:
     return {"heat": heatmap_png(view, "|port − ref|"), "view": view}
 
 
+def generation_view(gen: dict | None) -> dict | None:
+    """The template's view of a compare result's ``generation`` section: its JSON and the
+    per-step chart (None when the comparison has no generation)."""
+    if not isinstance(gen, dict):
+        return None
+    steps = [s for s in gen.get("steps") or [] if isinstance(s, dict)]
+    points = [StepPoint(int(s.get("step", i)), number(s.get("kl")), s.get("top1"),
+                        bool(s.get("tokens_equal")), str(s.get("ref_token")),
+                        str(s.get("port_token"))) for i, s in enumerate(steps)]
+    marks = [m.get("step") for m in (gen.get("first_argmax_mismatch"),
+                                     gen.get("first_token_mismatch")) if isinstance(m, dict)]
+    first = min(marks) if marks else None
+    stop = gen.get("stop") or {}
+    ref_steps = int((stop.get("ref") or {}).get("steps") or len(points))
+    port_steps = int((stop.get("port") or {}).get("steps") or len(points))
+    return {"data": gen, "steps": steps, "first_step": first,
+            "chart": step_chart(points, first, ref_steps, port_steps)}
+
+
 def compare_section(data: dict, base: Path | None = None, label: str = "compare",
                     read_traces: bool = True, prefix: str = "s0-") -> dict:
     """The template's view of one compare result (its ``--json`` form)."""
@@ -183,6 +202,7 @@ def compare_section(data: dict, base: Path | None = None, label: str = "compare"
         "groups": _groups(entries, first_index), "summary": summary,
         "failing": sum(1 for e in entries if not e.get("ok")),
         "last_good": first.get("last_good") if first else None,
+        "generation": generation_view(data.get("generation")),
     }
 
 
