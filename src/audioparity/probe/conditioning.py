@@ -85,6 +85,27 @@ class ConditioningProbe:
         return next((t for t in reversed(before) if t.verdict in ("kept", "weak")), None)
 
     @property
+    def component(self) -> str | None:
+        """The innermost probed module enclosing :attr:`first_lost` (``...attn2`` for
+        ``...attn2.to_k``); the tensor itself when none encloses it."""
+        lost = self.first_lost
+        if lost is None:
+            return None
+        names = {t.name for t in self.tensors}
+        parts = lost.name.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            if ".".join(parts[:end]) in names:
+                return ".".join(parts[:end])
+        return lost.name
+
+    @property
+    def enters(self) -> TensorDependence | None:
+        """The first tensor that depends on the condition (reference side when compared)."""
+        return next((t for t in self.tensors
+                     if (t.ref if self.compared else t.port) is not None
+                     and (t.ref if self.compared else t.port) >= LIVE), None)
+
+    @property
     def output(self) -> TensorDependence | None:
         """The last tensor probed (the implementation's output)."""
         return self.tensors[-1] if self.tensors else None
@@ -117,8 +138,10 @@ class ConditioningProbe:
                     if lost.verdict == "lost" else
                     "depends on the condition in the port but not in the reference")
             kept = self.last_kept
-            where = f" (the port still depends at {kept.name})" if kept else ""
-            return f"{lost.name} {verb}: ref {lost.ref:.3g}, port {lost.port:.3g}{where}"
+            where = f"; the condition still reaches the port's {kept.name}" if kept else ""
+            inside = f" (in {self.component})" if self.component != lost.name else ""
+            return (f"{lost.name}{inside} {verb}: ref {lost.ref:.3g}, port {lost.port:.3g}"
+                    f"{where}")
         if self.compared:
             return (f"the port depends on the condition wherever the reference does "
                     f"({len(self.tensors)} tensors)")
@@ -131,12 +154,16 @@ class ConditioningProbe:
         if self.ignored:
             return (f"{out.name} is the same under both conditions (dependence {value:.3g}): "
                     "the condition is ignored")
-        return f"{out.name} differs between the conditions (dependence {value:.3g})"
+        enters = self.enters
+        where = f"; the condition enters at {enters.name}" if enters else ""
+        return f"{out.name} differs between the conditions (dependence {value:.3g}){where}"
 
     def to_json(self) -> dict:
         lost, kept = self.first_lost, self.last_kept
         return {"status": self.status, "compared": self.compared, "summary": self.summary(),
                 "first_lost": None if lost is None else lost.to_json(),
+                "component": self.component,
+                "enters": None if self.enters is None else self.enters.name,
                 "last_kept": None if kept is None else kept.name,
                 "counts": self.counts(), "notes": self.notes,
                 "tensors": [t.to_json() for t in self.tensors]}
