@@ -6,8 +6,9 @@ implementations, as a torch port reusing most of the library would be:
 
 - ``snake_exp`` (early): the first encoder residual unit's Snake reads its log-scale
   ``alpha`` as ``exp(alpha)`` (seed 001's SnakeBeta) -> component ``encoder``
-- ``conv_flipped`` (late): the decoder's last convolution loads its kernel reversed along
-  time (a convolution written as a flipped cross-correlation) -> component ``decoder``
+- ``convt_shift`` (late): the second decoder block's transposed convolution trims one
+  sample too many on the left and one too few on the right (output shifted by a sample)
+  -> component ``decoder``
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ HF = {"encoder_hidden_size": 4, "downsampling_ratios": [2, 4], "decoder_hidden_s
       "n_codebooks": 3, "codebook_size": 32, "codebook_dim": 4, "hidden_size": 16,
       "upsampling_ratios": [4, 2], "sampling_rate": 16000}
 SAMPLES = 256
-BUGS = {"snake_exp": "encoder", "conv_flipped": "decoder"}
+#: bug -> (component, innermost module, cause the catalogue names there)
+BUGS = {"snake_exp": ("encoder", "encoder.block.0.res_unit1.snake1", "activation"),
+        "convt_shift": ("decoder", "decoder.block.1.conv_t1", "shift")}
 
 
 def reference() -> nn.Module:
@@ -60,14 +63,21 @@ class SnakeExp(nn.Module):
         return x + (a + 1e-9).reciprocal() * torch.sin(a * x).pow(2)
 
 
-def flipped_conv(conv: nn.Conv1d) -> nn.Conv1d:
-    """A plain Conv1d holding ``conv``'s weight reversed along the kernel axis."""
-    out = nn.Conv1d(conv.in_channels, conv.out_channels, conv.kernel_size[0],
-                    padding=conv.padding[0])
-    with torch.no_grad():
-        out.weight.copy_(conv.weight.flip(-1))
-        out.bias.copy_(conv.bias)
-    return out
+class ShiftedTrim(nn.Module):
+    """The port's transposed convolution: padding one less than the reference's, then both
+    extra samples trimmed on the left (the output is one sample late)."""
+
+    def __init__(self, conv: nn.ConvTranspose1d):
+        super().__init__()
+        self.conv = nn.ConvTranspose1d(conv.in_channels, conv.out_channels,
+                                       conv.kernel_size[0], stride=conv.stride[0],
+                                       padding=conv.padding[0] - 1)
+        with torch.no_grad():
+            self.conv.weight.copy_(conv.weight)
+            self.conv.bias.copy_(conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)[..., 2:]
 
 
 def port(ref: nn.Module, bugs: tuple[str, ...]) -> nn.Module:
@@ -76,8 +86,9 @@ def port(ref: nn.Module, bugs: tuple[str, ...]) -> nn.Module:
     if "snake_exp" in bugs:
         unit = model.encoder.block[0].res_unit1
         unit.snake1 = SnakeExp(unit.snake1.alpha)
-    if "conv_flipped" in bugs:
-        model.decoder.conv2 = flipped_conv(model.decoder.conv2)
+    if "convt_shift" in bugs:
+        block = model.decoder.block[1]
+        block.conv_t1 = ShiftedTrim(block.conv_t1)
     return model.eval()
 
 

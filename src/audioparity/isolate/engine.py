@@ -19,6 +19,7 @@ from ..sources.naming import ROOT_NAME
 from ..sources.recorder import error_line
 from ..trace import Trace, open_trace
 from .check import Check, OutputCheck, check_outputs, comparable, error_check
+from .narrow import Step, narrow_down
 from .port import MissingComponent, Port, Slots, as_port
 from .recorded import (
     CAPTURE_HINT,
@@ -37,7 +38,8 @@ from .result import ComponentRow, IsolationResult, assign_verdicts
 def isolate(reference: str | Path | Trace, port: Any, components: Sequence[str] | None = None,
             *, port_trace: str | Path | Trace | None = None, explain: bool = True,
             rtol: float | None = None, atol: float | None = None,
-            patch: str | None = None, progress: bool = False) -> IsolationResult:
+            patch: str | None = None, narrow: bool = True,
+            progress: bool = False) -> IsolationResult:
     """The per-component table of ``port`` against the reference trace.
 
     Parameters
@@ -53,7 +55,10 @@ def isolate(reference: str | Path | Trace, port: Any, components: Sequence[str] 
     port_trace : the port's own trace (any format ``compare`` reads) for the end-to-end
         column; without it the tool runs the port end to end when it can (on the root's
         recorded inputs ``output:in0`` …).
-    explain : run the cause catalogue on each component wrong in isolation.
+    explain : run the cause catalogue on each component wrong in isolation (on its innermost
+        wrong submodule when narrowed).
+    narrow : narrow each component wrong in isolation to its innermost submodule wrong in
+        isolation (:mod:`~audioparity.isolate.narrow`; ports that resolve submodules).
     rtol, atol : override the dtype-aware tolerances.
     patch : also run the port with this component's output replaced by the reference's
         (see :func:`~audioparity.isolate.patching.patch`).
@@ -77,8 +82,8 @@ def isolate(reference: str | Path | Trace, port: Any, components: Sequence[str] 
             call = recorded_call(ref, name, modules)
             check, outputs = run_isolated(driver, call, rtol, atol)
             row = ComponentRow(name, check, module_type=call.module_type)
-            if explain and check.wrong:
-                row.causes = explain_isolated(ref, call, outputs, check)
+            if check.wrong:
+                _locate(row, ref, driver, call, outputs, modules, narrow, explain, rtol, atol)
             rows.append(row)
             bar.advance(task)
     result = IsolationResult(str(ref.path), driver.kind, rows)
@@ -121,6 +126,22 @@ def run_isolated(driver: Port, call: RecordedCall, rtol: float | None,
     if not outputs:
         return error_check("returned no array", "error"), {}
     return check_outputs(call.outputs, outputs, rtol, atol), outputs
+
+
+def _locate(row: ComponentRow, ref: Trace, driver: Port, call: RecordedCall, outputs: Slots,
+            modules: dict[str, str], narrow: bool, explain: bool, rtol: float | None,
+            atol: float | None) -> None:
+    """Narrow a component wrong in isolation and explain its innermost wrong module."""
+    chain = [Step(call.name, call, row.isolated, outputs)]
+    if narrow:
+        chain = narrow_down(ref, driver, call, row.isolated, outputs,
+                             lambda d, c: run_isolated(d, c, rtol, atol), modules)
+    inner = chain[-1]
+    row.chain = [step.name for step in chain[1:]]
+    row.skipped = inner.skipped
+    row.inner_check = inner.check if len(chain) > 1 else None
+    if explain:
+        row.causes = explain_isolated(ref, inner.call, inner.outputs, inner.check)
 
 
 def root_inputs(ref: Trace) -> Slots:

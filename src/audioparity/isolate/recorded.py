@@ -93,8 +93,9 @@ def check_component(trace: Trace, name: str, need_inputs: bool = True) -> None:
     if not outputs:
         known = components_in(trace)
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        top = [n for n in known if "." not in split_name(n)[1]] or known
         hint = f"did you mean {', '.join(close)}?" if close else \
-            f"it has {len(known)} module outputs, e.g. {', '.join(known[:4])}"
+            f"it has {len(known)} module outputs, at the top {', '.join(top[:6])}"
         raise InputError(trace.path, f"no component '{name}' in this trace ({hint})")
     if need_inputs and not inputs:
         raise InputError(trace.path, f"records no inputs for '{name}' (no '{name}:in0' …): "

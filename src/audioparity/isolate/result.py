@@ -30,12 +30,26 @@ class ComponentRow:
     verdict: str = "unchecked"
     note: str = ""
     causes: list[Any] = field(default_factory=list)  # explain.Finding, best first
+    #: a bug narrowed down: its submodules wrong in isolation, outermost first (the last is
+    #: the innermost, where ``causes`` were fitted), with the innermost's check
+    chain: list[str] = field(default_factory=list)
+    inner_check: Check | None = None
+    skipped: list[str] = field(default_factory=list)  # submodules that raised when run alone
+
+    @property
+    def innermost(self) -> str:
+        """The innermost module wrong in isolation (the component itself unless narrowed)."""
+        return self.chain[-1] if self.chain else self.name
 
     def to_json(self) -> dict[str, Any]:
         return {"component": self.name, "module_type": self.module_type,
                 "verdict": self.verdict, "note": self.note,
                 "isolated": self.isolated.to_json(),
                 "end_to_end": None if self.end_to_end is None else self.end_to_end.to_json(),
+                "innermost": self.innermost, "chain": self.chain,
+                "innermost_check": None if self.inner_check is None
+                else self.inner_check.to_json(),
+                "not_runnable_alone": self.skipped,
                 "causes": [c.to_json() for c in self.causes]}
 
 

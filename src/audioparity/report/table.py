@@ -1,11 +1,13 @@
 """The terminal report: the validation table (component | status | max diff | rel err |
 cosine | SNR dB), the first-divergence panel and, under ``--explain all``, every explained
-pair collapsed by component (:func:`explained_panel`)."""
+pair collapsed by component (:func:`explained_panel`); and the isolated per-component table
+beside the end-to-end one, with the patching table (:func:`print_isolation`)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -15,6 +17,9 @@ from rich.text import Text
 from ..compare.mapping import split_name
 from ..compare.result import CompareResult, PairResult, safe_text
 from .numbers import format_metric
+
+if TYPE_CHECKING:
+    from ..isolate import Check, ComponentRow, IsolationResult, PatchResult
 
 AUTO_ROWS = 80
 NOTES_SHOWN = 8
@@ -292,3 +297,100 @@ def print_report(result: CompareResult, console: Console, depth: int | None = -1
     explained = explained_panel(result, depth)
     if explained is not None:
         console.print(explained)
+
+
+_CHECK_STYLE = {"ok": "green", "FAIL": "red", "shape": "red", "nonfinite": "red",
+                "missing": "red", "error": "yellow", "not run": "dim"}
+_VERDICT_STYLE = {"bug": "bold red", "victim": "yellow", "ok": "green", "error": "yellow",
+                  "unchecked": "dim"}
+
+
+def _check_cells(check: Check | None) -> list[Text | str]:
+    """``status`` and ``rel err`` cells of one check (``-`` when there is none)."""
+    if check is None:
+        return [Text("-", style="dim"), "-"]
+    label = {"nonfinite": "NaN/Inf", "shape": "SHAPE"}.get(check.status, check.status)
+    return [Text(label, style=_CHECK_STYLE.get(check.status, "")),
+            format_metric(check.rel_l2, ".3g")]
+
+
+def _verdict_cell(row: ComponentRow) -> Text:
+    if row.verdict == "bug":
+        where = f" -> {row.innermost}" if row.chain else ""
+        return Text(f"BUG{where}", style=_VERDICT_STYLE["bug"])
+    if row.verdict == "victim":
+        return Text(row.note.split(": ", 1)[-1], style=_VERDICT_STYLE["victim"])
+    if row.verdict in ("error", "unchecked"):
+        return Text(f"{row.verdict}: {_short(row.note, 70)}", style=_VERDICT_STYLE["error"])
+    return Text("ok", style=_VERDICT_STYLE["ok"])
+
+
+def isolation_table(result: IsolationResult) -> Table:
+    """component | end to end (status, rel err) | isolated (status, rel err) | verdict."""
+    table = Table(title="Per component: end to end vs isolated (on the reference's inputs)",
+                  header_style="bold")
+    table.add_column("component", overflow="fold", min_width=16)
+    table.add_column("end to end")
+    table.add_column("rel err", justify="right")
+    table.add_column("isolated")
+    table.add_column("rel err", justify="right")
+    table.add_column("verdict", overflow="fold")
+    for row in result.rows:
+        table.add_row(safe_text(row.name), *_check_cells(row.end_to_end),
+                      *_check_cells(row.isolated), _verdict_cell(row))
+    return table
+
+
+def patch_table(patch: PatchResult) -> Table:
+    """Downstream of the patched component: end to end before and after the patch."""
+    table = Table(title=f"Patched: {safe_text(patch.component)} returns the reference's output",
+                  header_style="bold")
+    table.add_column("downstream", overflow="fold", min_width=16)
+    table.add_column("before patch")
+    table.add_column("rel err", justify="right")
+    table.add_column("after patch")
+    table.add_column("rel err", justify="right")
+    for row in patch.rows:
+        table.add_row(safe_text(row.name), *_check_cells(row.before), *_check_cells(row.after))
+    return table
+
+
+def bugs_panel(result: IsolationResult) -> Panel | None:
+    """Each component wrong in isolation: where inside it, and why (best causes)."""
+    lines: list[Text] = []
+    for row in result.bugs:
+        lines.append(Text.assemble(("BUG ", "bold red"), (safe_text(row.name), "bold")))
+        if row.chain:
+            inner = row.inner_check
+            err = "" if inner is None else f" (rel err {format_metric(inner.rel_l2, '.3g')})"
+            lines.append(Text.assemble(("  innermost wrong alone  ", "dim"),
+                                       safe_text(row.innermost) + err))
+            lines.append(Text("  via " + " > ".join(safe_text(n) for n in
+                                                    [row.name, *row.chain]), style="dim"))
+        if row.skipped:
+            lines.append(Text(f"  could not run alone (not checked): "
+                              f"{_short(', '.join(row.skipped))}", style="yellow"))
+        if row.causes:
+            lines.extend(_cause_lines(row.causes, "  "))
+    if not lines:
+        return None
+    return Panel(Group(*lines), title="wrong in isolation: where and why", border_style="red")
+
+
+def print_isolation(result: IsolationResult, console: Console) -> None:
+    """Headline, the side-by-side table, notes, the bugs panel and the patching table."""
+    style = "bold green" if result.status == "parity" else "bold"
+    console.print(safe_text(result.headline), style=style, markup=False)
+    if result.end_to_end_source:
+        console.print(f"end to end: {safe_text(result.end_to_end_source)}", style="dim",
+                      markup=False)
+    console.print(isolation_table(result))
+    for note in result.notes[:NOTES_SHOWN]:
+        console.print(f"note: {safe_text(note)}", style="yellow", markup=False)
+    panel = bugs_panel(result)
+    if panel is not None:
+        console.print(panel)
+    if result.patch is not None:
+        console.print(patch_table(result.patch))
+        console.print(safe_text(result.patch.line),
+                      style="green" if result.patch.recovered else "red", markup=False)
