@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import sys
 
 import pytest
@@ -196,3 +197,51 @@ def test_an_analysis_error_is_one_crashed_job(generator, tmp_path, monkeypatch):
     assert broken.status == "crashed" and broken.rank is None
     assert broken.error == "analysis failed: FloatingPointError: overflow in pitch tracker"
     assert broken.run.exit_code == 0
+
+
+def test_with_ref_the_take_closest_to_the_reference_ranks_first(cli, generator, clean_wav,
+                                                                 tmp_path):
+    """Clean speech of the wrong sentence (about -3 dB against the reference) below a
+    clipped take of the right one (about 23 dB): similarity to the reference leads."""
+    script = (f"case {{take}} in wrong) {shlex.join(generator)} --text 'A rainbow appears "
+              f"after the storm has passed.' --out {{out}};; clipped) "
+              f"{shlex.join(generator)} --cfg 2.4 --out {{out}};; esac")
+    code, out, err = cli("sweep", "-g", "take=wrong,clipped", "--shell", "-j", 1, "--no-vad",
+                         "--ref", clean_wav, "-o", tmp_path / "runs", "--json", "-",
+                         "--", script)
+    assert code == 0, err
+    data = json.loads(out)
+    first, second = data["jobs"]
+    assert first["params"] == {"take": "clipped"} and second["params"] == {"take": "wrong"}
+    assert first["audio"]["verdict"] == "clipped" and second["audio"]["verdict"] == "speech"
+    assert first["audio"]["reference"]["snr_db_gain_corrected"] > 20
+    assert second["audio"]["reference"]["snr_db_gain_corrected"] < 1
+    assert second["audio"]["score"]["audio_score"] > first["audio"]["score"]["audio_score"]
+    assert first["score"] > second["score"]
+    assert data["status"] == "ok" and data["problem"] is None
+
+
+@pytest.mark.parametrize("command, problem", [
+    (["no-such-generator-xyz", "{k}", "{out}"],
+     "no-such-generator-xyz: command not found (not on PATH)"),
+    (["./gen.py", "{k}", "{out}"], "./gen.py: is not executable"),
+    (["./missing/gen", "{k}", "{out}"], "./missing/gen: no such file"),
+])
+def test_a_command_that_cannot_start_exits_2_before_any_job(cli, tmp_path, monkeypatch,
+                                                             command, problem):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gen.py").write_text("print('hi')\n")  # not executable
+    code, out, err = cli("sweep", "-g", "k=1,2", "-o", tmp_path / "runs", "--json", "-",
+                         "--", *command)
+    assert code == 2
+    assert err.startswith("audioparity: error: ") and err.count("\n") == 1 and problem in err
+    assert not (tmp_path / "runs").exists()  # refused before anything ran
+    assert json.loads(out)["status"] == "error"
+
+
+def test_a_shell_command_the_shell_cannot_find_exits_2(cli, tmp_path):
+    code, _, err = cli("sweep", "-g", "k=1,2", "--shell", "-j", 1, "-o", tmp_path / "runs",
+                       "--", "no-such-generator-xyz {k} {out}")
+    assert code == 2 and err.count("\n") == 1
+    assert "could not start: exit code 127" in err and "no-such-generator-xyz" in err
+    assert "not found" in err

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -70,3 +72,23 @@ def test_bands_follow_the_verdict():
     assert band("clipped", "speech") == "clipped"
     assert band("clipped", "noise") == band("noise", "noise") == band("silence", "silence") \
         == band("tone", "tone") == "bad"
+
+
+def test_with_a_reference_similarity_outranks_the_verdict(speech, generator, tmp_path):
+    """Clean speech of another sentence (SNR near 0 dB against the reference) must rank
+    below a clipped take of the reference's sentence at 23 dB, although its verdict band
+    (speech) is better than clipped."""
+    y, sr = speech
+    other = tmp_path / "other.wav"
+    subprocess.run([*generator, "--text", "A rainbow appears after the storm has passed.",
+                    "--out", str(other)], check=True, capture_output=True, timeout=60)
+    unrelated, _ = sf.read(other, dtype="float32")
+    clipped = np.clip(2.3 * y, -1, 1)
+    wrong, right = _score(unrelated, sr, ref=y), _score(clipped, sr, ref=y)
+    snr = {name: compare_audio(y, sr, x, sr).scores["snr_db_gain_corrected"]
+           for name, x in (("wrong", unrelated), ("right", clipped))}
+    assert snr["wrong"] < 1.0 and snr["right"] > 20.0
+    assert (wrong.band, right.band) == ("good", "clipped")
+    assert wrong.audio_score > right.audio_score  # without --ref the verdict would win
+    assert right.value > wrong.value + 30
+    assert right.similarity > 0.8 and wrong.similarity < 0.2
