@@ -63,7 +63,8 @@ class MetadataCheck:
     def fix(self, gguf_path: str | Path) -> str:
         """How to correct the file: the value to set, and the command."""
         value = _format(self.expected)
-        how = (f"'gguf-set-metadata {gguf_path} {self.key} {value}'" if self.gguf is not None
+        scalar = self.gguf is not None and not isinstance(self.gguf, list)
+        how = (f"'gguf-set-metadata {gguf_path} {self.key} {value}'" if scalar
                and self.value_type != "STRING" else "re-convert with convert_hf_to_gguf.py")
         return (f"set {self.key} = {value}: 'audioparity weights fix REF PORT --out NEW.gguf' "
                 f"writes a corrected copy, or {how}")

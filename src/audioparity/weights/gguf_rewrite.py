@@ -47,6 +47,10 @@ def rewrite_gguf(src: str | Path, out: str | Path, set_metadata: dict[str, tuple
             vtype = field.types[0]
             sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
             value = pending.pop(field.name, (field.contents(), None))[0]
+            if sub is not None and not isinstance(value, list):  # per-layer array, one value
+                value = [value] * len(field.data)
+            if field.name == gguf.Keys.General.ALIGNMENT:
+                writer.data_alignment = int(value)
             writer.add_key_value(field.name, value, vtype, sub_type=sub)
         for key, (value, vtype) in pending.items():
             writer.add_key_value(key, value, gguf.GGUFValueType[vtype])
