@@ -4,6 +4,7 @@ random weights) decoding codes ``[B, Q, T]`` to audio, and ports of it with plan
 from __future__ import annotations
 
 import copy
+import functools
 
 import numpy as np
 import torch
@@ -72,3 +73,21 @@ def token_axes_port(ref: DacModel):
 def reference_tokens(seed: int = 1) -> np.ndarray:
     """Codes the reference's talker would emit: ``[1, Q, T]`` in range."""
     return np.random.default_rng(seed).integers(0, CODEBOOK_SIZE, size=(1, CODEBOOKS, FRAMES))
+
+
+def save_weights(model: DacModel, path) -> str:
+    """The model's weights as a safetensors file (what a port loads)."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(path))
+    return str(path)
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_reference() -> DacModel:
+    return reference()
+
+
+def reference_decode(tokens: np.ndarray) -> tuple[np.ndarray, int]:
+    """The reference decoder as a probe callable (``--ref-callable codec.py:reference_decode``)."""
+    return decode_with(_cached_reference())(tokens), SR
