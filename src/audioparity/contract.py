@@ -42,11 +42,14 @@ def checked(ok: bool) -> str:
 
 
 def versioned(document: Any) -> Any:
-    """``document`` with ``schema_version`` as its first key (non-dicts are returned as is)."""
+    """``document`` with ``schema_version`` as its first key and ``status`` (where it has
+    one) as its second; non-dicts are returned as is."""
     if not isinstance(document, dict):
         return document
-    rest = {k: v for k, v in document.items() if k != "schema_version"}
-    return {"schema_version": SCHEMA_VERSION, **rest}
+    head = {"schema_version": SCHEMA_VERSION}
+    if "status" in document:
+        head["status"] = document["status"]
+    return head | {k: v for k, v in document.items() if k not in head}
 
 
 def error_document(message: str) -> dict[str, Any]:

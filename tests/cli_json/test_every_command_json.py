@@ -49,8 +49,8 @@ CASES["audio-inspect-speech"] = (lambda i, t: _with_speech(i), "ok")
 
 
 def _check(code: int, doc: dict, expected: str | None) -> None:
-    assert next(iter(doc)) == "schema_version" and doc["schema_version"] == SCHEMA_VERSION
-    assert doc["status"] in STATUSES
+    assert list(doc)[:2] == ["schema_version", "status"]
+    assert doc["schema_version"] == SCHEMA_VERSION and doc["status"] in STATUSES
     if expected is not None:
         assert doc["status"] == expected
     assert code == exit_code(doc["status"])
