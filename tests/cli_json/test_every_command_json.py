@@ -56,12 +56,7 @@ def _check(code: int, doc: dict, expected: str | None) -> None:
     assert code == exit_code(doc["status"])
 
 
-NOT_YET = {"weights-fix": "weights fix --json has no status yet"}
-
-
-@pytest.mark.parametrize("case", [
-    pytest.param(c, marks=pytest.mark.xfail(reason=NOT_YET[c], strict=True))
-    if c in NOT_YET else c for c in sorted(CASES)])
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_json_on_stdout_keeps_the_contract(cli, inputs, tmp_path, case):
     build, expected = CASES[case]
     argv = build(inputs, tmp_path)
