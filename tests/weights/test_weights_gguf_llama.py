@@ -108,7 +108,8 @@ def test_fix_writes_a_gguf_that_audits_clean(models, tmp_path, cli, qtype):
     code, _, err = cli("weights", "fix", models["llama"], bad, "--out", out)
     assert code == 0, err
     log = json.loads((tmp_path / "fixed.gguf.fixlog.json").read_text())
-    assert log["changed"] == N_QK + 2 and log["written"] == 21 and not log["not_fixed"]
+    assert log["status"] == "ok" and not log["not_fixed"]
+    assert log["changed"] == N_QK + 2 and log["written"] == 21  # exact: counts
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.gguf", "fixed.gguf",
                                                           "fixed.gguf.fixlog.json"]
     report = _audit(models["llama"], out)
@@ -121,6 +122,11 @@ def test_fix_writes_a_gguf_that_audits_clean(models, tmp_path, cli, qtype):
         assert np.array_equal(np.asarray(a.data), np.asarray(b.data)), a.name  # exact
     code, _, err = cli("weights", "fix", models["llama"], bad, "--out", out)
     assert code == 2 and "exists" in err
+    other = convert(models["qwen3"], tmp_path / "other.gguf", qtype)  # another model's values
+    code, out_json, _ = cli("weights", "fix", models["llama"], other, "--out",
+                            tmp_path / "other-fixed.gguf", "--json", "-")
+    log = json.loads(out_json)
+    assert code == 1 and log["status"] == "problem" and log["not_fixed"]
 
 
 def test_fix_to_safetensors_puts_qk_rows_in_reference_order(models, tmp_path, cli):

@@ -53,7 +53,8 @@ class FixLog:
         changed = [c for c in self.changes if c["actions"]]
         written = self.tensors_written if self.tensors_written is not None else sum(
             len(c["out"]) for c in self.changes)
-        return {"out": self.out, "written": written,
+        return {"status": "problem" if self.not_fixed else "ok", "out": self.out,
+                "written": written,
                 "changed": len(changed), "not_fixed": self.not_fixed, "changes": self.changes}
 
 

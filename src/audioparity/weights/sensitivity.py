@@ -180,12 +180,11 @@ class SensitivityReport:
     notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        d = asdict(self)
         quantized_ok = self.all_quantized_snr_db >= self.target_snr_db
-        d["status"] = "ok" if quantized_ok else "problem"
-        d["outcome"] = "all_quantized_ok" if quantized_ok else (
+        outcome = "all_quantized_ok" if quantized_ok else (
             "keep_list" if self.reached else "target_unreachable")
-        return d
+        return {"status": "ok" if quantized_ok else "problem", "outcome": outcome,
+                **asdict(self)}
 
     def by_kind(self) -> dict[str, dict]:
         """Median / min isolated-unit SNR per module type (``Conv1d``, ``Linear`` ...)."""
