@@ -68,12 +68,10 @@ def conditioning(
 
 def _print_conditioning(con: Console, result, show: int) -> None:
     tensors = result.tensors
-    lost = result.first_lost
-    centre = tensors.index(lost) if lost else len(tensors) - 1
-    start = max(0, centre - show // 2)
-    shown = tensors[start:start + show] if show else []
-    table = Table(title="conditioning probe: dependence on the condition "
-                        "(‖A − B‖ / ‖A‖)")
+    focus = result.first_lost or (None if result.compared else result.enters)
+    start = max(0, tensors.index(focus) - show // 2) if focus else len(tensors) - show
+    shown = tensors[max(0, start):max(0, start) + show] if show else []
+    table = Table(title="dependence on the condition")
     table.add_column("tensor")
     if result.compared:
         table.add_column("ref", justify="right")
@@ -100,10 +98,10 @@ def _print_conditioning(con: Console, result, show: int) -> None:
     style = "green" if result.status == "ok" else "red"
     con.print(f"[{style}]{result.status}[/{style}]: {escape(result.summary())}")
     if result.status == "problem":
-        con.print("    hint: the port computes this tensor without the condition: check "
-                  "that the conditioning input (text embedding, speaker embedding, mu) is "
-                  "passed to it and not left at zeros, a default or the unconditional "
-                  "branch")
+        what = "the port computes this tensor" if result.compared else "it is computed"
+        con.print(f"    hint: {what} without the condition: check that the conditioning "
+                  "input (text embedding, speaker embedding, mu) is passed to it and not "
+                  "left at zeros, a default or the unconditional branch")
 
 
 def _decoder(command: str | None, callable_: str | None, sample_rate: int | None,

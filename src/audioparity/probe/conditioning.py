@@ -45,7 +45,7 @@ class TensorDependence:
 
     ``ref``/``port``: dependence (None where that side has no such tensor or its shape
     changes with the condition); ``verdict``: see :func:`~audioparity.probe.dependence.judge`
-    (``single`` when only one implementation was probed).
+    (one implementation alone: ``depends``, ``independent`` or ``shape``).
     """
 
     name: str
@@ -197,7 +197,8 @@ def _single(a: Trace, b: Trace) -> ConditioningProbe:
     tensors = []
     for name in _float_names(a):
         d = _pair_dependence(a, b, name)
-        tensors.append(TensorDependence(name, name, a.info(name).shape, d, d, "single"))
+        verdict = "shape" if d is None else "depends" if d >= LIVE else "independent"
+        tensors.append(TensorDependence(name, name, a.info(name).shape, d, d, verdict))
     return ConditioningProbe(tensors, compared=False)
 
 
