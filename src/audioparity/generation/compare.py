@@ -264,7 +264,7 @@ def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
         status = "not_meaningful"
         notes.append(f"sampled without the reference's draws: the tokens part at step "
                      f"{token['step'] if token else common} by chance, so they say nothing; "
-                     f"the {len(steps)} steps fed the same tokens agree. Replay the "
+                     f"the steps fed the same tokens ({len(steps)}) agree. Replay the "
                      "reference's draws in the port (audioparity.generation.Replay) to "
                      "compare every step")
     else:

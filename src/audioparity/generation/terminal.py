@@ -57,7 +57,8 @@ def print_generation(gen: GenerationComparison, console: Console) -> None:
     agreement = gen.top1_agreement
     sampling = ("sampled, draws replayed" if gen.replayed else "sampled, own draws") \
         if gen.sampled else "greedy"
-    console.print(f"{gen.compared_steps} steps compared ({sampling}); top-1 agreement "
+    n = gen.compared_steps
+    console.print(f"{n} step{'s' * (n != 1)} compared ({sampling}); top-1 agreement "
                   f"{format_metric(agreement, '.3f')}; KL max "
                   f"{format_metric(gen.kl_max, '.3g')} nats (tolerance {gen.kl_tol:g})",
                   style="dim", markup=False)
