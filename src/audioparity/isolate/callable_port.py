@@ -88,10 +88,13 @@ class CallablePort:
 
 
 def _kind(component: Any) -> str:
-    top = type(component).__module__.split(".")[0]
-    if isinstance(component, str) and component.endswith(".onnx"):
-        return "onnxruntime"
-    return top if top in ("torch", "mlx", "onnxruntime") else "numpy"
+    from .port import is_mlx_module, is_onnx, is_torch_module
+
+    for kind, test in (("torch", is_torch_module), ("mlx", is_mlx_module),
+                       ("onnxruntime", is_onnx)):
+        if test(component):
+            return kind
+    return "numpy"
 
 
 def substitute(value: Any, outputs: Slots) -> Any:

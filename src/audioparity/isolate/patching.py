@@ -24,7 +24,7 @@ from ..trace import Trace, open_trace
 from .check import error_check
 from .engine import judge_run, resolve_components, root_inputs
 from .port import as_port
-from .recorded import check_component, read_tensor, slot_names
+from .recorded import check_component, default_components, read_tensor, slot_names
 from .result import PatchedRow, PatchResult
 
 
@@ -33,7 +33,8 @@ def patch(reference: str | Path | Trace, port: Any, component: str,
           atol: float | None = None) -> PatchResult:
     """Run ``port`` end to end twice on the reference's root inputs — as it is, then with
     ``component``'s output replaced by the reference's — and judge every checked component
-    after it (and the root's ``output``) both times.
+    after it (and the root's ``output``) both times. ``components`` defaults to the root's
+    direct children recorded with inputs.
 
     Raises :class:`InputError` when the reference lacks the component or the root's inputs,
     :class:`UsageError` when the port cannot be run end to end by the tool.
@@ -45,9 +46,8 @@ def patch(reference: str | Path | Trace, port: Any, component: str,
                          "which needs a torch or MLX module, or a CallablePort with a forward "
                          "that passes component outputs through its hook")
     check_component(ref, component, need_inputs=False)
-    names = resolve_components(ref, components) if components else [component]
-    if component not in names:
-        names = resolve_components(ref, [*names, component])
+    base = list(components) if components else default_components(ref)
+    names = resolve_components(ref, base if component in base else [*base, component])
     downstream = names[names.index(component) + 1:]
     if ROOT_NAME in ref and ROOT_NAME not in downstream:
         downstream.append(ROOT_NAME)

@@ -55,11 +55,11 @@ def as_port(obj: Any) -> Port:
 
     if isinstance(obj, CallablePort):
         return obj.port()
-    if _is_torch_module(obj):
+    if is_torch_module(obj):
         from .torch_port import torch_port
 
         return torch_port(obj)
-    if _is_mlx_module(obj):
+    if is_mlx_module(obj):
         from .mlx_port import mlx_port
 
         return mlx_port(obj)
@@ -73,15 +73,15 @@ def as_port(obj: Any) -> Port:
 def runner_for(value: Any) -> ComponentRunner:
     """A runner for one component given as a torch or MLX module, an ONNX Runtime session
     (or a path to an ``.onnx`` file), or a callable taking and returning NumPy arrays."""
-    if _is_torch_module(value):
+    if is_torch_module(value):
         from .torch_port import module_runner
 
         return module_runner(value)
-    if _is_mlx_module(value):
+    if is_mlx_module(value):
         from .mlx_port import module_runner as mlx_runner
 
         return mlx_runner(value)
-    if _is_onnx(value):
+    if is_onnx(value):
         from .onnx_port import session_runner
 
         return session_runner(value)
@@ -93,7 +93,7 @@ def runner_for(value: Any) -> ComponentRunner:
                     f"(got {type(value).__name__})")
 
 
-def _is_torch_module(obj: Any) -> bool:
+def is_torch_module(obj: Any) -> bool:
     if not any(c.__module__.startswith("torch.nn") for c in type(obj).__mro__):
         return False
     import torch
@@ -101,7 +101,7 @@ def _is_torch_module(obj: Any) -> bool:
     return isinstance(obj, torch.nn.Module)
 
 
-def _is_mlx_module(obj: Any) -> bool:
+def is_mlx_module(obj: Any) -> bool:
     if not any(c.__module__.startswith("mlx") for c in type(obj).__mro__):
         return False
     from mlx import nn
@@ -109,7 +109,7 @@ def _is_mlx_module(obj: Any) -> bool:
     return isinstance(obj, nn.Module)
 
 
-def _is_onnx(obj: Any) -> bool:
+def is_onnx(obj: Any) -> bool:
     if isinstance(obj, (str, Path)):
         return str(obj).endswith(".onnx")
     return type(obj).__module__.startswith("onnxruntime")
