@@ -4,11 +4,14 @@ with ``gguf.GGUFWriter`` the way llama.cpp's converter writes them.
 The conversion follows llama.cpp's ``convert_hf_to_gguf.py`` (llama-cpp-python 0.3.36's
 ``vendor/llama.cpp/conversion/``): tensor names from gguf's tensor map (``blk.N.attn_q``
 ...), metadata from ``TextModel.set_gguf_parameters`` (``base.py``: block count, context
-length, embedding and feed-forward length, head counts, ``rope.freq_base`` from
-``rope_parameters.rope_theta``, ``attention.layer_norm_rms_epsilon`` from ``rms_norm_eps``)
+length, embedding and feed-forward length, head counts, key/value length from ``head_dim``,
+``rope.freq_base`` from ``rope_parameters.rope_theta``,
+``attention.layer_norm_rms_epsilon`` from ``rms_norm_eps``)
 and, for the ``llama`` architecture only, ``LlamaModel.permute`` on q_proj/k_proj rows
 (``llama.py``: ``undo_permute = True``; Qwen3 is not permuted). 1-D tensors stay F32, as the
-converter keeps them.
+converter keeps them. Checked once against the real script (its vocabulary step skipped) on
+these two models: every tensor, F32 and Q8_0, byte for byte the same, and the same values
+for every key written here.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ def convert(model_dir: Path, out: Path, qtype: str = "F32", permute_times: int |
         f"{arch}.attention.head_count_kv": (n_kv, "uint32"),
         f"{arch}.rope.freq_base": (config["rope_parameters"]["rope_theta"], "float32"),
         f"{arch}.attention.layer_norm_rms_epsilon": (config["rms_norm_eps"], "float32"),
+        f"{arch}.attention.key_length": (config["head_dim"], "uint32"),
+        f"{arch}.attention.value_length": (config["head_dim"], "uint32"),
     }
     for key, value in (metadata or {}).items():
         key = key.format(arch=arch)
