@@ -32,7 +32,7 @@ def _table(result: SweepResult) -> Table:
     n = len(result.jobs)
     table = Table(title=f"sweep: {n} setting{'s' * (n != 1)}, ranked best first")
     columns = ["#", "setting", "status", "verdict", "score", "clip %", "HF %", "flatness"]
-    columns += ["SNR dB", "PESQ"] if with_ref else []
+    columns += ["sim", "SNR dB", "PESQ"] if with_ref else []
     columns += ["dur s", "time s"]
     for name in columns:
         table.add_column(name, justify="left" if name in ("setting", "status", "verdict")
@@ -48,7 +48,8 @@ def _table(result: SweepResult) -> Table:
             row += [f"[{style}]{a.verdict}[/{style}]", f"{a.score.value:.1f}", f"{clip:.2f}",
                     f"{100 * m['high_frequency_ratio']:.1f}", f"{m['spectral_flatness']:.3f}"]
             if with_ref:
-                row += [_num(a.reference.get("snr_db_gain_corrected"), ".1f"),
+                row += [_num(a.score.similarity, ".2f"),
+                        _num(a.reference.get("snr_db_gain_corrected"), ".1f"),
                         _num(a.reference.get("pesq_wb"), ".2f")]
             row.append(f"{a.duration_s:.2f}")
         row.append(_num(run.wall_s if run else None, ".1f"))
