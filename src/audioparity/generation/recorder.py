@@ -71,12 +71,13 @@ class GenerationRecorder:
         """A tensor of the current step (a layer's output) as ``@step/name``."""
         self.sink.add(names.step_name(self.step, name), as_numpy(value))
 
-    def end_step(self, *, token: Any, logits: Any = None, topk: tuple[Any, Any] | None = None,
-                 uniform: Any = None, sampled: bool = False) -> None:
-        """Close the step: its ``token`` ``[B]``, and optionally ``logits`` ``[B, V]`` or
+    def end_step(self, *, token: Any = None, logits: Any = None,
+                 topk: tuple[Any, Any] | None = None, uniform: Any = None,
+                 sampled: bool = False) -> None:
+        """Close the step: its ``token`` ``[B]`` (None for a loop that emits no tokens,
+        e.g. a diffusion sampler), and optionally ``logits`` ``[B, V]`` or
         ``topk = (values, ids)`` ``[B, K]``, the ``uniform`` ``[B]`` the sampler drew;
         ``sampled`` also records the token as a draw (``draws.token``)."""
-        tok = np.atleast_1d(as_numpy(token)).astype(np.int64)
         if logits is not None:
             self.sink.add(names.step_name(self.step, names.LOGITS),
                           np.atleast_2d(as_numpy(logits)).astype(np.float32))
@@ -87,9 +88,11 @@ class GenerationRecorder:
         if uniform is not None:
             self.sink.add(names.step_name(self.step, names.UNIFORM),
                           np.atleast_1d(as_numpy(uniform)).astype(np.float64))
-        if sampled:
-            self.sink.add(names.step_name(self.step, names.DRAW_TOKEN), tok)
-        self.sink.add(names.step_name(self.step, names.TOKEN), tok)
+        if token is not None:
+            tok = np.atleast_1d(as_numpy(token)).astype(np.int64)
+            if sampled:
+                self.sink.add(names.step_name(self.step, names.DRAW_TOKEN), tok)
+            self.sink.add(names.step_name(self.step, names.TOKEN), tok)
         self.step += 1
 
     def noise(self, value: Any, init: bool = False) -> None:
