@@ -1,5 +1,7 @@
 """``audioparity sweep --grid NAME=V1,V2 ... -- COMMAND {NAME} {out}``: run a generation
-command over a parameter grid and rank the WAVs by audio metrics (seed 004)."""
+command over a parameter grid and rank the WAVs by audio metrics (seed 004) or, with
+``--ref``, by similarity to a reference; ``--html`` writes the page of
+:mod:`audioparity.report.sweep_html`."""
 
 from __future__ import annotations
 

@@ -3,7 +3,8 @@
 Seed 004's engineer generated five WAVs with different CFG scales, step counts and samplers
 and listened to them. :func:`run_sweep` does that for any command: :mod:`.grid` expands the
 ``--grid`` axes, :mod:`.command` fills the ``{name}`` / ``{out}`` placeholders, :mod:`.plan`
-assigns each setting its WAV, :mod:`.runner` runs the jobs (process pool or Ray) and
+assigns each setting its WAV, :mod:`.executable` refuses a command that cannot start,
+:mod:`.runner` runs the jobs (process pool or Ray) and
 :mod:`.assess` analyses each WAV where it was made, :mod:`.score` turns the analysis into
 one number and :mod:`.rank` orders the results; :mod:`.result` holds them and the JSON.
 """

@@ -13,7 +13,8 @@ from .job import Job, JobRun
 
 STATUSES = ("scored", "failed", "timeout", "not_started", "no_audio", "unreadable", "crashed")
 """``scored``: the command exited 0 and its WAV was analysed. ``failed``: non-zero exit.
-``timeout``: killed at ``--timeout``. ``not_started``: the executable could not be run.
+``timeout``: killed at ``--timeout``. ``not_started``: the executable could not be run
+(with ``--shell``: the shell exited 126 or 127).
 ``no_audio``: exit 0 but no file at ``{out}``. ``unreadable``: the file is not audio.
 ``crashed``: the worker running the job died (pool or Ray error), or analysing its WAV
 raised."""
