@@ -179,3 +179,15 @@ def test_rope_scaling_and_sliding_window_follow_the_config():
     config["use_sliding_window"] = False  # the window is not used: nothing to compare
     assert "qwen2.attention.sliding_window" not in {c.key for c in
                                                     compare_metadata(meta, config)}
+
+
+def test_stored_quantization_of_a_llama_gguf_measures_qk_in_reference_rows(models, tmp_path,
+                                                                           cli):
+    path = convert(models["llama"], tmp_path / "llama-q8_0.gguf", "Q8_0")
+    code, out, err = cli("weights", "quant", path, "--ref", models["llama"], "--json", "-")
+    data = json.loads(out)
+    assert code == 0 and data["status"] == "ok", err
+    rows = {r["name"]: r for r in data["tensors"]}
+    assert len(rows) == 16 and all(r["sqnr_db"] > 40 for r in rows.values())  # Q8_0: ~45 dB
+    qk = [r for n, r in rows.items() if "q_proj" in n or "k_proj" in n]
+    assert len(qk) == N_QK and all(r["note"] == "Q/K rows permuted, undone" for r in qk)

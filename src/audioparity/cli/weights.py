@@ -216,18 +216,26 @@ def quant_cmd(
 def _per_tensor(ckpt: Path, qtype: str, ref: Path | None, map_rules: str | None,
                 min_sqnr: float, top: int, json_out: str | None) -> None:
     from ..weights import open_checkpoint
-    from ..weights.keymap import load_rules, match_keys
+    from ..weights.gguf_metadata import find_config, head_dim_of, load_config, read_gguf_metadata
+    from ..weights.keymap import default_rules, load_rules, match_keys
     from ..weights.quant import QUANTIZABLE, quant_table, stored_quant_table
+    from ..weights.rope_rows import expected_order
 
     ck = open_checkpoint(ckpt)
     with progress_bar() as bar:
         task = bar.add_task("quant", total=len(ck))
         if ref is not None:
             ref_ck = open_checkpoint(ref)
-            matching = match_keys(ref_ck.infos(), ck.infos(), ref_ck.read, ck.read,
-                                  load_rules(map_rules))
+            rules = load_rules(map_rules) if map_rules else default_rules(ck.names)
+            matching = match_keys(ref_ck.infos(), ck.infos(), ref_ck.read, ck.read, rules)
+            meta = read_gguf_metadata(ck.path) if ck.format == "gguf" else {}
+            config_path = find_config(ref)
+            config = load_config(config_path) if config_path is not None else None
             rows = stored_quant_table(ck, ref_ck, matching, min_sqnr,
-                                      progress=lambda: bar.advance(task))
+                                      progress=lambda: bar.advance(task),
+                                      head_dim=head_dim_of(config, meta),
+                                      row_order=expected_order(
+                                          meta.get("general.architecture")))
             mode = f"stored quantization of {ckpt} against {ref}"
             if not rows:
                 raise UsageError(f"{ckpt}: no quantized tensor has a counterpart in {ref}")

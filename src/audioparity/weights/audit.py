@@ -28,7 +28,7 @@ from . import weight_norm as wn
 from .checkpoint import Checkpoint
 from .gguf_metadata import compare_metadata, head_dim_of, read_gguf_metadata
 from .init_values import fan_in, init_signature
-from .keymap import KeyMatching, Match, load_rules, match_keys
+from .keymap import KeyMatching, Match, default_rules, match_keys
 from .layout import describe, detect_layout, to_ref_layout, value_error
 from .quant import UNIT_ROUNDOFF, expected_rel_error
 from .rope_rows import detect_row_order, expected_order, qk_projection
@@ -489,10 +489,9 @@ def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
     """
     metadata = read_gguf_metadata(port.path) if port.format == "gguf" else {}
     architecture = metadata.get("general.architecture")
-    auto_rules = rules is None and port.format == "gguf" and any(
-        n.startswith("blk.") for n in port.names)
+    auto_rules = rules is None and port.format == "gguf" and default_rules(port.names)
     if auto_rules:
-        rules = load_rules("llama.cpp")
+        rules = auto_rules
     expected_rows = expected_order(architecture) if metadata else "reference"
     auditor = _Auditor(ref, port, head_dim_of(config, metadata), expected_rows)
     matching: KeyMatching = match_keys(ref.infos(), port.infos(), ref.read, port.read, rules)

@@ -108,6 +108,14 @@ def load_rules(spec: str | Path | None) -> MapRules | None:
     return load_map_file(spec)
 
 
+def default_rules(port_names: list[str]) -> MapRules | None:
+    """The built-in ``llama.cpp`` rules when the port uses llama.cpp's tensor names
+    (``blk.N.*``), else None."""
+    if any(n.startswith("blk.") for n in port_names):
+        return load_rules("llama.cpp")
+    return None
+
+
 def _apply_rules(name: str, rules: MapRules | list[tuple[re.Pattern, str]] | None) -> str:
     """The reference-style name the map rules read ``name`` as (itself when none applies)."""
     if rules is None:

@@ -200,13 +200,18 @@ def quant_table(ckpt, qtype: str, min_sqnr_db: float = 30.0, progress=None) -> l
 
 
 def stored_quant_table(quantized, ref, matching, min_sqnr_db: float = 30.0,
-                       progress=None) -> list[TensorQuant]:
+                       progress=None, head_dim: int | None = None,
+                       row_order: str = "reference") -> list[TensorQuant]:
     """Error of the tensors stored quantized in a GGUF file against their float reference.
 
     ``matching`` is a :class:`~audioparity.weights.keymap.KeyMatching` pairing ``ref`` and
-    ``quantized`` names one to one; tensors stored as plain floats are skipped.
+    ``quantized`` names one to one; tensors stored as plain floats are skipped. With
+    ``head_dim``, Q/K projections are measured after undoing llama.cpp's RoPE row
+    permutation where the values show it (``row_order``: the order to assume when they
+    cannot tell), so a llama GGUF's q/k are not mistaken for damaged ones.
     """
     from .layout import detect_layout, to_ref_layout
+    from .rope_rows import detect_row_order, qk_projection
 
     rows = []
     for m in matching.matches:
@@ -215,9 +220,15 @@ def stored_quant_table(quantized, ref, matching, min_sqnr_db: float = 30.0,
             if info.qtype is not None:
                 r = np.asarray(ref.read(m.ref[0]), dtype=np.float32)
                 q = quantized.read(m.port[0])
+                note = ""
+                order = (detect_row_order(r, q, head_dim, row_order)
+                         if head_dim and qk_projection(m.ref[0]) else None)
+                if order is not None and order.name != "reference":
+                    q = np.take(np.asarray(q), order.undo_index(r.shape[0]), axis=0)
+                    note = f"Q/K rows {order.name.replace('_', ' ')}, undone"
                 lay = detect_layout(r, q)
                 q = (to_ref_layout(q, lay.perm) if not lay.reshaped else q.reshape(r.shape))
-                rows.append(tensor_quant(m.ref[0], r, q, info.qtype, "", min_sqnr_db))
+                rows.append(tensor_quant(m.ref[0], r, q, info.qtype, note, min_sqnr_db))
         if progress is not None:
             progress()
     return _worst_first(rows)
