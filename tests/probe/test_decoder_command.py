@@ -81,7 +81,7 @@ def test_scaled_port_is_blamed_on_the_decoder(port_files, cli):
                        "--codebook-size", codec.CODEBOOK_SIZE)
     assert code == 1
     assert "(fault: decoder)" in out
-    assert "scale" in out
+    assert "scale: port = 0.0009766 × ref" in out
 
 
 @pytest.mark.slow  # waits out one 5 s timeout

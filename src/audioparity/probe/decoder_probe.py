@@ -142,22 +142,25 @@ def _expectation(out: ProbeOutcome) -> tuple[bool, str]:
 def _versus(ref: Decoded, port: Decoded) -> dict:
     """The port decoder's audio against the reference decoder's on the same tokens."""
     if ref.failure is not None:
-        return {"match": None, "detail": f"reference decoder: {ref.failure}"}
+        why = f"reference decoder: {ref.failure}"
+        return {"match": None, "summary": why, "detail": why}
     r = np.nan_to_num(ref.audio).astype(np.float32)
     p = np.nan_to_num(port.audio).astype(np.float32)
     if not np.any(r) and not np.any(p):  # exact: both all zeros
         return {"match": True, "snr_db": float("inf"), "correlation": 1.0, "causes": [],
-                "detail": "both silent"}
+                "summary": "both silent", "detail": "both silent"}
     result = compare_audio(r, ref.sr, p, port.sr, quality=False)
     causes = [c["cause"] for c in result.causes]
     snr = result.scores.get("snr_db", float("nan"))
     match = not causes and not result.duration_mismatch and snr >= MATCH_SNR_DB
-    detail = (f"SNR {snr:.1f} dB" + (f" < {MATCH_SNR_DB:g}" if snr < MATCH_SNR_DB else "")
-              + f", correlation {result.correlation:.3f}"
-              + (f", {', '.join(causes)}" if causes else "")
-              + (", durations differ" if result.duration_mismatch else ""))
+    head = (f"SNR {snr:.1f} dB" + (f" < {MATCH_SNR_DB:g}" if snr < MATCH_SNR_DB else "")
+            + f", correlation {result.correlation:.3f}")
+    tail = "; durations differ" if result.duration_mismatch else ""
+    named = [c for c in result.causes if c["cause"] != "unknown"]
     return {"match": match, "snr_db": snr, "correlation": result.correlation,
-            "causes": causes, "duration_ratio": result.duration_ratio, "detail": detail}
+            "causes": causes, "duration_ratio": result.duration_ratio,
+            "summary": head + "".join(f"; {c['cause']}" for c in named) + tail,
+            "detail": head + "".join(f"; {c['cause']}: {c['detail']}" for c in named) + tail}
 
 
 def _fault_with_ref(outcomes: list[ProbeOutcome], port_vs_ref_tokens: dict | None
@@ -166,8 +169,8 @@ def _fault_with_ref(outcomes: list[ProbeOutcome], port_vs_ref_tokens: dict | Non
     ref_probe = by.get("reference")
     if ref_probe is not None and ref_probe.ok is False:
         return "decoder", ("on the reference's own tokens the port decoder's audio differs "
-                           f"from the reference decoder's ({ref_probe.why}): the decoder is "
-                           "at fault")
+                           f"from the reference decoder's ({ref_probe.vs_ref['detail']}): "
+                           "the decoder is at fault")
     wrong = [o.name for o in outcomes if o.name != "port" and o.ok is False]
     if wrong:
         return "decoder", (f"the port decoder's audio differs from the reference decoder's "
@@ -223,7 +226,7 @@ def probe_decoder(decoder: Decoder, probes: list[ProbeTokens],
             if reference is not None and probe.name != "port":
                 outcome.vs_ref = _versus(ref_audio[probe.name], decoded)
                 outcome.ok = outcome.vs_ref["match"]
-                outcome.why = outcome.vs_ref["detail"]
+                outcome.why = outcome.vs_ref["summary"]
                 if outcome.ok is None:  # the reference decoder failed: judge alone
                     outcome.ok, outcome.why = _expectation(outcome)
             else:
@@ -244,7 +247,7 @@ def probe_decoder(decoder: Decoder, probes: list[ProbeTokens],
         port_out.vs_ref = port_vs_ref_tokens
         port_out.ok = port_vs_ref_tokens["match"]
         port_out.why = ("vs the reference decoder on the reference's tokens: "
-                        + port_vs_ref_tokens["detail"])
+                        + port_vs_ref_tokens["summary"])
     fault, detail = _fault_with_ref(outcomes, port_vs_ref_tokens)
     if not any(o.failure is None and o.vs_ref for o in outcomes):
         fault, detail = "unknown", "the reference decoder gave no audio to compare with"
