@@ -96,14 +96,17 @@ def dtype_name(array: np.ndarray) -> str:
 
 
 def check_output(index: int, ref: np.ndarray, port: np.ndarray | None,
-                 rtol: float | None = None, atol: float | None = None) -> OutputCheck:
-    """Judge one output pair; ``port`` None when the port did not return it."""
+                 rtol: float | None = None, atol: float | None = None,
+                 ref_stored: str | None = None) -> OutputCheck:
+    """Judge one output pair; ``port`` None when the port did not return it.
+    ``ref_stored`` is the reference's stored dtype when it differs from the array's (a
+    bf16 trace reads as float32): the tolerance follows the coarser stored dtype."""
     if port is None:
         return OutputCheck(index, "missing", ref.shape, None)
     ref, port = comparable(ref), comparable(port)
     if ref.shape != port.shape:
         return OutputCheck(index, "shape", ref.shape, port.shape)
-    base = default_tolerance(dtype_name(ref), dtype_name(port))
+    base = default_tolerance(ref_stored or dtype_name(ref), dtype_name(port))
     tol = base if rtol is None and atol is None else Tol(
         base.rtol if rtol is None else rtol, base.atol if atol is None else atol,
         "--rtol/--atol")
@@ -116,9 +119,12 @@ def check_output(index: int, ref: np.ndarray, port: np.ndarray | None,
 
 
 def check_outputs(ref: dict[int, np.ndarray], port: dict[int, np.ndarray],
-                  rtol: float | None = None, atol: float | None = None) -> Check:
+                  rtol: float | None = None, atol: float | None = None,
+                  ref_stored: dict[int, str] | None = None) -> Check:
     """Judge every recorded output; the worst status is the component's."""
-    outputs = [check_output(k, ref[k], port.get(k), rtol, atol) for k in sorted(ref)]
+    stored = ref_stored or {}
+    outputs = [check_output(k, ref[k], port.get(k), rtol, atol, stored.get(k))
+               for k in sorted(ref)]
     bad = [o.status for o in outputs if o.status != "ok"]
     order = ("nonfinite", "shape", "missing", "FAIL")
     status = min(bad, key=order.index) if bad else "ok"

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..compare.mapping import split_name
 from ..errors import InputError, UsageError
 from ..progress import progress_bar
 from ..sources.naming import ROOT_NAME
@@ -125,7 +126,7 @@ def run_isolated(driver: Port, call: RecordedCall, rtol: float | None,
         return error_check(f"raised {error_line(exc)}"), {}
     if not outputs:
         return error_check("returned no array", "error"), {}
-    return check_outputs(call.outputs, outputs, rtol, atol), outputs
+    return check_outputs(call.outputs, outputs, rtol, atol, call.stored), outputs
 
 
 def _locate(row: ComponentRow, ref: Trace, driver: Port, call: RecordedCall, outputs: Slots,
@@ -144,6 +145,12 @@ def _locate(row: ComponentRow, ref: Trace, driver: Port, call: RecordedCall, out
         row.causes = explain_isolated(ref, inner.call, inner.outputs, inner.check)
 
 
+def single_call(name: str) -> bool:
+    """Whether ``name`` is a module's only call (no ``@k/`` step, no ``#k`` repeat)."""
+    step, _, suffix = split_name(name)
+    return not step and "#" not in suffix
+
+
 def root_inputs(ref: Trace) -> Slots:
     """The reference's root inputs (``output:in0`` …); InputError when not recorded."""
     inputs = slot_names(ref, ROOT_NAME)[0]
@@ -158,9 +165,11 @@ def judge_run(ref: Trace, seen: dict[str, Slots], names: list[str], rtol: float 
     """Each component's outputs from an end-to-end run, judged against the reference."""
     out = {}
     for name in names:
-        expected = {k: read_tensor(ref, n) for k, n in slot_names(ref, name)[1].items()}
-        out[name] = check_outputs(expected, seen[name], rtol, atol) if name in seen else \
-            error_check("not called in the port's run", "not run")
+        recorded = slot_names(ref, name)[1]
+        expected = {k: read_tensor(ref, n) for k, n in recorded.items()}
+        stored = {k: ref.info(n).dtype for k, n in recorded.items()}
+        out[name] = check_outputs(expected, seen[name], rtol, atol, stored) \
+            if name in seen else error_check("not called in the port's run", "not run")
     return out
 
 
@@ -171,7 +180,8 @@ def _fill_end_to_end(result: IsolationResult, ref: Trace, driver: Port,
     if port_trace is not None:
         checks = _from_port_trace(ref, port_trace, names, rtol, atol)
         result.end_to_end_source = f"port trace {getattr(port_trace, 'path', port_trace)}"
-    elif driver.run is not None and slot_names(ref, ROOT_NAME)[0]:
+    elif driver.run is not None and slot_names(ref, ROOT_NAME)[0] and \
+            all(single_call(n) for n in names):
         result.end_to_end_source = "the port run end to end on the reference's inputs"
         try:
             seen = driver.run(root_inputs(ref), names, {})
@@ -182,8 +192,13 @@ def _fill_end_to_end(result: IsolationResult, ref: Trace, driver: Port,
         else:
             checks = judge_run(ref, seen, names, rtol, atol)
     else:
-        why = "the port cannot be run by the tool end to end" if driver.run is None else \
-            f"the reference records no '{ROOT_NAME}:in0'"
+        if driver.run is None:
+            why = "the port cannot be run by the tool end to end"
+        elif not all(single_call(n) for n in names):
+            why = ("a component is one call of several (@k/ step or #k repeat), and an "
+                   "end-to-end run watches first calls only")
+        else:
+            why = f"the reference records no '{ROOT_NAME}:in0'"
         result.notes.append(f"no end-to-end column: {why}; give the port's own trace "
                             "(port_trace=, --port-trace) to fill it")
         return

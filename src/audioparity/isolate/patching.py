@@ -22,7 +22,7 @@ from ..errors import InputError, UsageError
 from ..sources.naming import ROOT_NAME
 from ..trace import Trace, open_trace
 from .check import error_check
-from .engine import judge_run, resolve_components, root_inputs
+from .engine import judge_run, resolve_components, root_inputs, single_call
 from .port import as_port
 from .recorded import check_component, default_components, read_tensor, slot_names
 from .result import PatchedRow, PatchResult
@@ -48,6 +48,11 @@ def patch(reference: str | Path | Trace, port: Any, component: str,
     check_component(ref, component, need_inputs=False)
     base = list(components) if components else default_components(ref)
     names = resolve_components(ref, base if component in base else [*base, component])
+    several = [n for n in names if not single_call(n)]
+    if several:
+        raise UsageError(f"cannot patch with '{several[0]}' in the table: it is one call of "
+                         "several (a @k/ step or #k repeat), and patching replaces and "
+                         "watches a module's first call only")
     downstream = names[names.index(component) + 1:]
     if ROOT_NAME in ref and ROOT_NAME not in downstream:
         downstream.append(ROOT_NAME)

@@ -36,13 +36,15 @@ class RecordedCall:
 
     ``inputs[k]`` is ``NAME:ink`` (a parameter index of ``forward``; indices the call filled
     with a non-tensor are absent); ``outputs[0]`` is ``NAME``, ``outputs[k]`` ``NAME:outk``.
-    Complex tensors (stored as a trailing real/imag axis) come back complex.
+    Complex tensors (stored as a trailing real/imag axis) come back complex; ``stored``
+    gives each output's stored dtype (``bfloat16`` is read as float32 but judged as bf16).
     """
 
     name: str
     inputs: dict[int, np.ndarray] = field(default_factory=dict)
     outputs: dict[int, np.ndarray] = field(default_factory=dict)
     module_type: str | None = None
+    stored: dict[int, str] = field(default_factory=dict)
 
 
 def split_slot(name: str) -> tuple[str, str, int]:
@@ -109,7 +111,8 @@ def recorded_call(trace: Trace, name: str, modules: dict[str, str] | None = None
     inputs, outputs = slot_names(trace, name)
     return RecordedCall(name, {k: read_tensor(trace, n) for k, n in sorted(inputs.items())},
                         {k: read_tensor(trace, n) for k, n in sorted(outputs.items())},
-                        (modules or {}).get(split_name(name)[1]))
+                        (modules or {}).get(split_name(name)[1]),
+                        {k: trace.info(n).dtype for k, n in outputs.items()})
 
 
 def execution_order(trace: Trace, names: list[str]) -> list[str]:
