@@ -64,14 +64,16 @@ def _warpers(sampling: dict) -> Any:
     return out
 
 
-def _chooser(gen: GenerationRecorder, sampling: dict | None, seed: int,
-             step_of: Any) -> Any:
-    """The LogitsProcessor that records each step and decides its token."""
+def _chooser(gen: GenerationRecorder, sampling: dict | None, seed: int, step_of: Any,
+             eos: list[int]) -> Any:
+    """The LogitsProcessor that records each step and decides its token. A sequence that
+    has emitted EOS records EOS from then on (``generate`` pads it; its draws go on)."""
     import torch
     from transformers import LogitsProcessor
 
     warpers = _warpers(sampling) if sampling else None
     rng = torch.Generator().manual_seed(seed)
+    finished: list[bool] = []
 
     class RecordAndChoose(LogitsProcessor):
         def __call__(self, input_ids: torch.Tensor, scores: torch.Tensor) -> torch.Tensor:
@@ -85,6 +87,10 @@ def _chooser(gen: GenerationRecorder, sampling: dict | None, seed: int,
                 probs = torch.softmax(warpers(input_ids, scores.clone()).double(), dim=-1)
                 uniform = torch.rand(scores.shape[0], generator=rng, dtype=torch.float64)
                 token = inverse_cdf(probs.cpu().numpy(), uniform.numpy())
+            if eos:
+                finished[:] = finished or [False] * len(token)
+                token = np.where(finished, eos[0], token)
+                finished[:] = [f or int(t) in eos for f, t in zip(finished, token, strict=True)]
             gen.end_step(token=token, logits=scores, uniform=uniform,
                          sampled=warpers is not None)
             chosen = torch.full_like(scores, -torch.inf)
@@ -145,7 +151,8 @@ def capture_generate(model: Any, input_ids: Any, path: str | Path, *, max_new_to
         pad = eos_token_id if isinstance(eos_token_id, int) else (eos_token_id or [0])[0]
     chooser = LogitsProcessorList([])
     with torch.no_grad(), _recording(model, path, meta, layers, options) as (gen, step_of):
-        chooser.append(_chooser(gen, sampling, seed, step_of))
+        eos = [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id or [])
+        chooser.append(_chooser(gen, sampling, seed, step_of, eos))
         out = model.generate(input_ids, do_sample=False, max_new_tokens=max_new_tokens,
                              eos_token_id=eos_token_id, pad_token_id=pad,
                              logits_processor=chooser, **generate_kwargs)
