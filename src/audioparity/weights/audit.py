@@ -489,8 +489,8 @@ def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
     """
     metadata = read_gguf_metadata(port.path) if port.format == "gguf" else {}
     architecture = metadata.get("general.architecture")
-    auto_rules = rules is None and port.format == "gguf" and default_rules(port.names)
-    if auto_rules:
+    auto_rules = default_rules(port.names) if rules is None and port.format == "gguf" else None
+    if auto_rules is not None:
         rules = auto_rules
     expected_rows = expected_order(architecture) if metadata else "reference"
     auditor = _Auditor(ref, port, head_dim_of(config, metadata), expected_rows)
@@ -518,7 +518,7 @@ def audit_checkpoints(ref: Checkpoint, port: Checkpoint, rules=None,
     entries.sort(key=lambda e: order.get(e.ref[0], len(order)) if e.ref else len(order))
     report = _report(ref, port, matching, entries)
     report.architecture, report.config_path = architecture, config_path
-    if auto_rules:
+    if auto_rules is not None:
         report.notes.insert(0, "llama.cpp tensor names read through the built-in "
                                "'llama.cpp' map rules")
     report.row_summary, row_problems, row_notes = _row_order_summary(

@@ -5,7 +5,7 @@ Matching runs in this order, each step on what the previous ones left:
 1. **map rules** (optional): a map file (docs/map-files.md, the format ``compare --map``
    reads: ``pairs``, ``rename``, ``regex``, prefixes; port -> reference) renames port names
    first; ``llama.cpp`` names a built-in set for GGUF files converted by llama.cpp
-   (``blk.N.attn_q.weight`` ...);
+   (``blk.N.attn_q.weight`` ...), which :func:`default_rules` picks for such names;
 2. **exact** names, with weight-norm spellings (``weight_g``/``weight_v`` and
    ``parametrizations.weight.original0/1``) taken as the same name;
 3. **prefix rules** found by vote: a port name and a reference name that share their
