@@ -37,7 +37,7 @@ _ENV = jinja2.Environment(loader=jinja2.PackageLoader("audioparity.report", "tem
 MAX_EMBED_BYTES = 8 * 1024 * 1024
 #: a component of the validation table with more pairs is split one module level deeper
 SPLIT_AT, MAX_DEPTH = 24, 12
-GOOD_STATUSES = frozenset({"parity", "ok", "match"})
+GOOD_STATUSES = frozenset({"parity", "ok"})
 _MIME = {".wav": "audio/wav", ".flac": "audio/flac", ".ogg": "audio/ogg"}
 
 
