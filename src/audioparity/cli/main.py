@@ -2,7 +2,8 @@
 
 Every command exits 0 (checked, all fine), 1 (checked, a problem found) or 2 (could not
 check: bad input or usage), and on 2 prints exactly one line on stderr naming the file and
-the problem. Set ``AUDIOPARITY_DEBUG=1`` to see a traceback for an unexpected failure.
+the problem — with ``--json -`` also the error document on stdout (docs/json.md). Set
+``AUDIOPARITY_DEBUG=1`` to see a traceback for an unexpected failure.
 
 Command groups live in sibling modules, each exposing ``register(app)``; adding a group
 means adding its module name to :data:`COMMAND_MODULES`.
