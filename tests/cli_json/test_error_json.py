@@ -82,3 +82,17 @@ def test_a_command_that_wrote_its_json_adds_no_second_document(cli, tmp_path):
     assert code == 2
     doc = json.loads(out)  # one document: audio inspect's own, with the file's error
     assert doc["status"] == "error" and doc["files"] == [] and "bad.wav" in doc["errors"][0]
+
+
+def test_an_internal_error_prints_the_error_document(cli, inputs, monkeypatch):
+    import audioparity.cli.explain as explain_cli
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.delenv("AUDIOPARITY_DEBUG", raising=False)
+    monkeypatch.setattr(explain_cli, "explain_pair", broken)
+    code, out, err = cli("explain", inputs.mel, inputs.mel, "--json", "-")
+    assert code == 2 and err.count("\n") == 1 and "AUDIOPARITY_DEBUG" in err
+    assert json.loads(out) == {"schema_version": SCHEMA_VERSION, "status": "error",
+                               "error": "internal error: RuntimeError: boom"}
