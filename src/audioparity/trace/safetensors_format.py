@@ -9,6 +9,7 @@ written when the trace is closed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import json
 import math
@@ -83,6 +84,10 @@ class SafetensorsTrace(Trace):
             order = resolve_repeats(order, infos, notes, ORDER_KEY)
             if notes:
                 self.meta.setdefault("notes", []).extend(notes)
+        qtypes = self.meta.get("qtypes")  # name -> GGUF type of the quantized weights a
+        if isinstance(qtypes, dict):      # tensor was computed from (llama.cpp captures)
+            infos = {n: dataclasses.replace(i, qtype=str(qtypes[n])) if n in qtypes else i
+                     for n, i in infos.items()}
         self._infos = {n: infos[n] for n in ordered(list(infos), order)}
         self._map: np.memmap | None = None
 
