@@ -15,7 +15,7 @@ llama.cpp node                    transformers tensor (``model.layers.i.`` …)
 ``Qcur_normed-i``                 ``self_attn.q_norm`` (``k_norm``)
 ``Qcur-i`` (``ROPE``)             ``self_attn.apply_rotary_pos_emb`` (``Kcur``: ``:out1``)
 ``kqv_out-i``                     ``self_attn.o_proj:in0``
-``kqv_out-i+k`` (unnamed, last)   ``self_attn.o_proj``
+``kqv_out-i+k`` (unnamed matmul)  ``self_attn.o_proj``
 ``ffn_inp-i``                     ``post_attention_layernorm:in0``
 ``ffn_norm-i``                    ``post_attention_layernorm``
 ``ffn_gate-i`` / ``ffn_up-i``     ``mlp.gate_proj`` / ``mlp.up_proj``
@@ -23,7 +23,8 @@ llama.cpp node                    transformers tensor (``model.layers.i.`` …)
 ``ffn_out-i``                     ``mlp``
 ``l_out-i``                       ``model.layers.i``
 ``result_norm``                   ``model.norm``
-``result_output``                 ``lm_head``
+``result_output``                 ``lm_head`` (the root ``output`` when it is the
+                                  logits again: the reference's final output)
 ================================  ==============================================
 
 The reference may sit inside a wrapper (``lm.model.layers.0``): its prefix is read from
@@ -31,8 +32,11 @@ its names. llama.cpp's missing batch axis, split heads and tokens-first RoPE out
 read by the port conventions. The ``llama`` architecture's converter permutes the Q/K
 weight rows for llama.cpp's RoPE, so ``Qcur``/``Kcur`` are not the reference's values
 there: they are left unmapped (attention's output is again comparable).
-Pairs are ``aligned_by: map``; a user's map file wins over them, and what they leave is
-aligned by the other matchers.
+Pairs are ``aligned_by: map``; a user's map file wins over them. The nodes the map leaves
+(llama.cpp's weightless ``norm-i`` before each norm's weight, KV-cache views, ``kq``,
+permutes) have no module in a transformers capture: they are kept away from the order and
+value guesses (which would pair them with the reference's recorded inputs and call the
+difference a divergence) and reported as not aligned.
 """
 
 from __future__ import annotations
@@ -64,7 +68,8 @@ FAMILIES = {
     "llama": Family(qk_norm=False, qk_permuted=True),
 }
 
-GLOBAL_NODES = {"inp_embd": "model.embed_tokens", "result_norm": "model.norm",
+GLOBAL_NODES = {"inp_embd": "model.embed_tokens", "embd": "model.embed_tokens",
+                "result_norm": "model.norm",
                 "result_output": "lm_head"}
 #: layer node -> module path under ``model.layers.i`` ("" is the layer itself)
 LAYER_NODES = {
@@ -136,14 +141,24 @@ def _layer_pairs(node: str, names: list[str], ops: dict[str, str], family: Famil
         unnamed = sorted((p for s, p in groups if s == step and p.startswith(path + "+")),
                          key=lambda p: int(p.rsplit("+", 1)[1]))
         pairs = [(names[-1], LAYER_NODES[node])]
-        if unnamed:
-            pairs.append((groups[(step, unnamed[-1])][-1], "self_attn.o_proj"))
+        after = [groups[(step, p)][-1] for p in unnamed]
+        if after:
+            pairs.append((_output_projection(after, ops), "self_attn.o_proj"))
         return pairs
     if node in LAYER_NODES:
         if node.endswith("_normed") and not family.qk_norm:
             return []
         return [(names[-1], LAYER_NODES[node])]
     return []
+
+
+def _output_projection(unnamed: list[str], ops: dict[str, str]) -> str:
+    """The attention output projection among the unnamed nodes after ``kqv_out-i``: the
+    first ``MUL_MAT`` (or the ``ADD`` of its bias right after it); the last layer goes on
+    with ``GET_ROWS`` of the output rows. Without ops: the first."""
+    kinds = [_op(ops, n) for n in unnamed]
+    k = next((k for k, op in enumerate(kinds) if op == "MUL_MAT"), 0)
+    return unnamed[k + 1] if k + 1 < len(unnamed) and kinds[k + 1] == "ADD" else unnamed[k]
 
 
 def _projection_chain(node: str, names: list[str], ops: dict[str, str], family: Family
@@ -176,6 +191,12 @@ def _op(ops: dict[str, str], name: str) -> str | None:
     return ops.get(name.split("/", 1)[-1] if name.startswith("@") else name)
 
 
+def _root_is_logits(state: AlignState, step: str, lm_head: str) -> bool:
+    """The reference's root output is ``lm_head``'s logits again (a bare causal LM)."""
+    root, head = state.ref_info.get(step + ROOT_KEY), state.ref_info.get(lm_head)
+    return root is not None and head is not None and root.shape == head.shape
+
+
 @matcher(15, "map")
 def match(state: AlignState) -> None:
     """Pair a llama.cpp capture's nodes with a transformers reference by the built-in map."""
@@ -195,11 +216,21 @@ def match(state: AlignState) -> None:
     for port, ref in translate(free, state.port_modules, family).items():
         step, path, suffix = split_name(ref)
         ref = step + prefix + path + suffix
+        if path == "lm_head" and _root_is_logits(state, step, ref):
+            ref = step + ROOT_KEY  # the reference's final output: paired, not "missing"
         info = state.ref_info.get(ref)
         if info is None or ref in taken or not state.compatible(info, state.port_info[port]):
             continue
         state.pair(port, ref, "map")
         taken.add(ref)
         paired += 1
-    if paired:
-        state.notes.append(f"llama.cpp {arch}: {paired} nodes paired by the built-in name map")
+    if not paired:
+        return
+    internal = len(state.port) - len(state.matched)
+    state.notes.append(f"llama.cpp {arch}: {paired} nodes paired by the built-in name map; "
+                       f"{internal} llama.cpp-internal nodes (views, KV cache, kq, norms "
+                       "before their weight) have no reference module: left unaligned")
+    # later matchers see only the paired nodes (a new list: align() keeps the full one
+    # to report what stayed unaligned)
+    state.port = [i for i in state.port if i.name in state.matched]
+    state.port_pos = {i.name: k for k, i in enumerate(state.port)}

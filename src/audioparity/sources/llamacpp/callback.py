@@ -13,12 +13,36 @@ stopped; the capture raises it after ``llama_decode`` returns.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from ..naming import NameFilter, step_prefix
 from ..recorder import Recorder
 from .ggml_tensor import GGML, NodeInfo
 from .node_names import NodeNamer
+
+#: ggml types stored in the trace in their own (narrower) dtype, exactly
+_STORE_AS = {"f16": "float16", "bf16": "bfloat16"}
+
+
+@dataclass(frozen=True)
+class NodeValue:
+    """A node's values (widened to float32) and the dtype to store them as."""
+
+    array: np.ndarray
+    store_as: str | None
+
+
+class NodeRecorder(Recorder):
+    """The shared recorder (limits, streaming, partial traces) fed with :class:`NodeValue`."""
+
+    def is_tensor(self, value: Any) -> bool:
+        return isinstance(value, NodeValue)
+
+    def to_numpy(self, tensor: NodeValue) -> tuple[np.ndarray, str | None]:
+        return tensor.array, tensor.store_as
 
 
 class EvalCallback:
@@ -33,6 +57,10 @@ class EvalCallback:
         self.error: BaseException | None = None
         self.error_node: str | None = None
         self.unread: dict[str, str] = {}  # trace name -> why it was not recorded
+        #: trace name -> quantized weight type it was computed from, directly or upstream
+        #: (the latest read so far): its values carry that quantization's error
+        self.qtypes: dict[str, str] = {}
+        self._qtype: str | None = None
         self.nodes_seen = 0
         self._pending: dict[int, tuple[str, NodeInfo]] = {}
         self._checked = False
@@ -62,13 +90,14 @@ class EvalCallback:
         info = self.ggml.info(ptr)
         name = self.namer.name(info.name)
         self.nodes_seen += 1
+        self._qtype = self.ggml.quantized_source(ptr) or self._qtype
         if self.recorder.truncated or not self.keep(name.split("#", 1)[0]):
             return False
-        self._pending[ptr] = (step_prefix(self.step) + name, info)
+        self._pending[ptr] = (step_prefix(self.step) + name, info, self._qtype)
         return True
 
     def _read(self, ptr: int) -> bool:
-        name, info = self._pending.pop(ptr, (None, None))
+        name, info, qtype = self._pending.pop(ptr, (None, None, None))
         if name is None:
             return True  # a node asked for before an error: nothing to do
         self.error_node = name
@@ -76,7 +105,10 @@ class EvalCallback:
         if array is None:
             self.unread[name] = f"{info.op} of type {info.type_name} is not readable"
         else:
-            self.recorder.record(name, name, array, "out")
+            self.recorder.record(name, name, NodeValue(array, _STORE_AS.get(info.type_name)),
+                                 "out")
             self.recorder.module_types.setdefault(name.split("/", 1)[-1], info.op)
+            if qtype:
+                self.qtypes[name] = qtype
         self.error_node = None
         return True  # past the recorder's limit the run goes on, unrecorded

@@ -25,8 +25,8 @@ import numpy as np
 
 from ...errors import InputError
 from ..naming import NameFilter
-from ..recorder import Recorder, error_line, open_sink
-from .callback import EvalCallback
+from ..recorder import error_line, open_sink
+from .callback import EvalCallback, NodeRecorder
 from .ggml_tensor import GGML
 from .gguf_header import GGUFHeader, read_header
 from .settings import Settings
@@ -101,7 +101,7 @@ def capture_llamacpp(model_path: str | Path, tokens: Sequence[int],
             "architecture": header.architecture, "gguf": path.name,
             "llama_cpp_python": getattr(llama_cpp, "__version__", "?"),
             "tokens": ids, **(meta or {})}
-    recorder = Recorder(open_sink(out_path, info), None, NameFilter(), max_bytes=max_bytes)
+    recorder = NodeRecorder(open_sink(out_path, info), None, NameFilter(), max_bytes=max_bytes)
     # the root module's "class" names the runtime and architecture (compare picks its
     # built-in name map from it)
     recorder.module_types["output"] = f"llama.cpp:{header.architecture}"
@@ -127,6 +127,8 @@ def capture_llamacpp(model_path: str | Path, tokens: Sequence[int],
             recorder.writer.meta["generated"] = generated
             if callback.unread:
                 recorder.writer.meta["unread"] = callback.unread
+            if callback.qtypes:
+                recorder.writer.meta["qtypes"] = callback.qtypes
         if not recorder.names:
             raise InputError(path, f"no node recorded ({callback.nodes_seen} seen): "
                                    "--include/--exclude keep none of them")

@@ -87,6 +87,17 @@ class GGML:
                         (self.op_desc(ptr) or b"?").decode(), (self.type_name(t.type) or b"?")
                         .decode(), shape)
 
+    def quantized_source(self, ptr: int) -> str | None:
+        """The type of a quantized tensor the node reads (``Q8_0`` for a matmul with Q8_0
+        weights, an embedding lookup in a Q8_0 table), or None."""
+        t = GGMLTensor.from_address(ptr)
+        for src in t.src:
+            if src:
+                kind = int(GGMLTensor.from_address(src).type)
+                if kind not in GGML_TYPES:
+                    return (self.type_name(kind) or b"?").decode().upper()
+        return None
+
     def read(self, ptr: int) -> np.ndarray | None:
         """The node's values as a C-contiguous array (float types widened to float32), or
         None when it cannot be read (a quantized type, no data, no buffer)."""
