@@ -71,14 +71,31 @@ def test_ddim_port_on_replayed_noise_matches_every_step(tmp_path):
     assert {e.name for e in result.entries} >= {f"@{k}/latents" for k in range(STEPS)}
 
 
-def test_ddim_port_on_its_own_noise_diverges_at_the_initial_noise(tmp_path):
+def test_ddim_port_on_its_own_noise_is_not_comparable(cli, tmp_path):
     ref = tmp_path / "ref.safetensors"
     denoiser = _reference(ref)
     rng = np.random.default_rng(0)
     _port(tmp_path / "own.safetensors", denoiser,
           lambda: rng.standard_normal(SHAPE).astype(np.float32))
     result = compare_traces(ref, tmp_path / "own.safetensors")
-    assert result.first_divergence.name == "draws.noise.init"
+    assert result.first_divergence is None and result.status == "incomplete"
+    assert result.generation.first_differing == "draws.noise.init"
+    code, out, _ = cli("compare", ref, tmp_path / "own.safetensors")
+    assert code == 1 and "not comparable" in out and "divergent" not in out
+
+
+def test_ddim_port_on_late_other_noise_is_compared_up_to_it(tmp_path):
+    ref = tmp_path / "ref.safetensors"
+    denoiser = _reference(ref)
+    replay = Replay.from_trace(ref)
+    draws = iter([replay.next("noise", SHAPE) for _ in range(3)]
+                 + [np.zeros(SHAPE, np.float32)] * (STEPS - 2))
+    _port(tmp_path / "late.safetensors", denoiser, lambda: next(draws))
+    result = compare_traces(ref, tmp_path / "late.safetensors")
+    assert result.status == "incomplete" and result.first_divergence is None
+    assert result.generation.first_differing == "@2/draws.noise"
+    assert {e.name for e in result.entries} == {"@0/denoiser", "@0/latents", "@1/denoiser",
+                                               "@1/latents", "@2/denoiser"}
 
 
 def test_a_port_that_wants_other_noise_is_refused(tmp_path):

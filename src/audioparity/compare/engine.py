@@ -101,7 +101,8 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     result.generation = generation
     # a generation's stop and length say how far the port got: of its tensors, only a
     # port trace marked incomplete (it raised) is; a diverged step need not reach an output
-    reached = (lambda name: True) if generation is not None else _reached_by_value(
+    reached = (lambda name: True) if getattr(generation, "checks_stop", False) else \
+        _reached_by_value(
         ref_t, port_t, alignment, fingerprints, strict_layout)
     result.incomplete = completeness.check([i.name for i in ref_infos], alignment,
                                            _meta(port_t), reached)
@@ -116,10 +117,13 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
 
 
 def _generation(ref_t: Trace, port_t: Trace, replay: bool):
-    """The generation section, or None when the reference recorded no generation."""
+    """The generation section (a token loop, or the draws of a loop without tokens), or
+    None when the reference recorded neither."""
     from ..generation.compare import compare_generation
+    from ..generation.draws import compare_draws
 
-    return compare_generation(ref_t, port_t, replay=replay)
+    generation = compare_generation(ref_t, port_t, replay=replay)
+    return generation if generation is not None else compare_draws(ref_t, port_t)
 
 
 def _reached_by_value(ref_t: Trace, port_t: Trace, alignment: Alignment,

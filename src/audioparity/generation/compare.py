@@ -55,6 +55,9 @@ class GenerationComparison:
     why: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
+    #: the stop and length ratio say how far the port got (the engine's reach check is moot)
+    checks_stop = True
+
     @property
     def diverges(self) -> bool:
         return self.status == "divergent"
@@ -110,7 +113,7 @@ class GenerationComparison:
         return "generation divergent: " + "; ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status, "headline": self.headline(),
+        return {"kind": "tokens", "status": self.status, "headline": self.headline(),
                 "ref_steps": self.ref_stop.steps, "port_steps": self.port_stop.steps,
                 "length_ratio": round(self.length_ratio, 4),
                 "stop": {"ref": self.ref_stop.to_json(), "port": self.port_stop.to_json()},

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from ..report.numbers import format_metric
 from .compare import GenerationComparison
+from .draws import DrawsComparison
 
 #: steps shown before the first differing step (all of them when the generation agrees,
 #: up to this many)
@@ -43,10 +44,15 @@ def step_table(gen: GenerationComparison) -> Table:
     return table
 
 
-def print_generation(gen: GenerationComparison, console: Console) -> None:
-    """The section: the step table, stop and length lines, why and notes."""
+def print_generation(gen: GenerationComparison | DrawsComparison, console: Console) -> None:
+    """The section: the step table, stop and length lines, why and notes (a loop without
+    tokens: its draws line and notes)."""
     style = {"parity": "green", "divergent": "red"}.get(gen.status, "yellow")
     console.print(gen.headline(), style=f"bold {style}", markup=False)
+    if isinstance(gen, DrawsComparison):
+        for note in gen.notes:
+            console.print(f"note: {note}", style="yellow", markup=False)
+        return
     if gen.steps:
         console.print(step_table(gen))
     hidden = len(gen.steps) - len(_shown(gen))
