@@ -180,7 +180,7 @@ def _fault_with_ref(outcomes: list[ProbeOutcome], port_vs_ref_tokens: dict | Non
                             "the port's own tokens give audio unlike the reference's tokens "
                             f"({port_vs_ref_tokens['detail']}): what made the tokens is at "
                             "fault")
-    return "none", "the port decoder matches the reference decoder on every probe"
+    return "none", "the port decoder matches the reference decoder on every probe it decoded"
 
 
 def _fault_alone(outcomes: list[ProbeOutcome]) -> tuple[str, str]:
@@ -256,9 +256,11 @@ def probe_decoder(decoder: Decoder, probes: list[ProbeTokens],
 
 def _with_failures(result: DecoderProbe) -> DecoderProbe:
     """A decoder that crashed or timed out on some probe is at fault when nothing else is."""
-    failed = [o.name for o in result.outcomes if o.failure]
-    if failed and result.checked and result.fault in ("none", "unknown"):
+    failed = [f"{o.name} ({o.failure})" for o in result.outcomes if o.failure]
+    if not result.checked:
+        result.fault, result.detail = "unknown", "no probe gave audio: " + "; ".join(failed)
+    elif failed and result.fault in ("none", "unknown"):
         result.fault = "decoder"
-        result.detail = (f"the decoder gave no audio on the {', '.join(failed)} probe(s) "
-                         f"({result.outcome(failed[0]).failure}); " + result.detail)
+        result.detail = (f"the decoder gave no audio on {'; '.join(failed)}; elsewhere: "
+                         + result.detail)
     return result
