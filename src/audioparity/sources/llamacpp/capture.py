@@ -33,7 +33,7 @@ from .settings import Settings
 
 #: log lines of llama.cpp kept to explain a failure
 _LOG_LINES = 20
-_GGML_LOG_ERROR = 3
+_GGML_LOG_ERROR = 4  # enum ggml_log_level (ggml.h)
 
 
 @dataclass
@@ -92,7 +92,7 @@ def capture_llamacpp(model_path: str | Path, tokens: Sequence[int],
     path = Path(model_path)
     llama_cpp, ggml_lib = _import_llama_cpp(path)
     header = read_header(path)
-    ids = _token_list(path, tokens, header.n_vocab)
+    ids = _token_list(path, tokens, header.n_vocab or None)
     if generate < 0:
         raise InputError(path, f"generate must be >= 0 (got {generate})")
     settings = Settings(exact=exact, n_threads=n_threads)
@@ -115,25 +115,23 @@ def capture_llamacpp(model_path: str | Path, tokens: Sequence[int],
             _token_list(path, ids, n_vocab)
             ctx, described = _new_context(llama_cpp, model, path, settings, len(ids),
                                           len(ids) + generate, callback, log)
-            if recorder.writer is not None:
-                recorder.writer.meta["settings"] = described
+            record = recorder.writer.meta if recorder.writer is not None else info
+            record["settings"] = described
             try:
                 generated = _run(llama_cpp, ctx, path, ids, generate, callback, n_vocab, log)
             finally:
                 llama_cpp.llama_free(ctx)
         finally:
             llama_cpp.llama_model_free(model)
-        if recorder.writer is not None:
-            recorder.writer.meta["generated"] = generated
-            if callback.unread:
-                recorder.writer.meta["unread"] = callback.unread
-            if callback.qtypes:
-                recorder.writer.meta["qtypes"] = callback.qtypes
+        record["generated"] = generated
+        if callback.unread:
+            record["unread"] = callback.unread
+        if callback.qtypes:
+            record["qtypes"] = callback.qtypes
         if not recorder.names:
             raise InputError(path, f"no node recorded ({callback.nodes_seen} seen): "
                                    "--include/--exclude keep none of them")
-    return LlamaCppCapture(recorder.names, ids + generated, generated,
-                           recorder.writer.meta if recorder.writer else info,
+    return LlamaCppCapture(recorder.names, ids + generated, generated, record,
                            recorder.tensors)
 
 
@@ -148,15 +146,16 @@ def _import_llama_cpp(path: Path) -> tuple[Any, Any]:
     return llama_cpp, _ggml.libggml
 
 
-def _token_list(path: Path, tokens: Sequence[int], n_vocab: int) -> list[int]:
+def _token_list(path: Path, tokens: Sequence[int], n_vocab: int | None) -> list[int]:
+    """``tokens`` as ints, each in ``[0, n_vocab)`` (None: not known yet, only >= 0)."""
     ids = [int(t) for t in tokens]
     if not ids:
         raise InputError(path, "no token ids to run")
-    bad = [t for t in ids if not 0 <= t < n_vocab]
+    bad = [t for t in ids if t < 0 or (n_vocab is not None and t >= n_vocab)]
     if bad:
         raise InputError(path, f"token id{'s' if len(bad) > 1 else ''} "
                                f"{', '.join(map(str, bad[:5]))} outside the vocabulary "
-                               f"(0 … {n_vocab - 1})")
+                               f"(0 … {'?' if n_vocab is None else n_vocab - 1})")
     return ids
 
 
@@ -168,10 +167,19 @@ def _check_memory(path: Path, header: GGUFHeader, n_tokens: int, exact: bool,
         limit = int(psutil.virtual_memory().available)
     need = header.memory_bytes(n_tokens, 4 if exact else 2)
     if need > limit:
-        raise InputError(path, f"needs about {need / 2**20:.0f} MiB (weights "
-                               f"{header.weight_bytes / 2**20:.0f} MiB, KV cache and logits "
-                               f"for {n_tokens} tokens), above the memory bound of "
-                               f"{limit / 2**20:.0f} MiB")
+        raise InputError(path, f"needs about {_size(need)} (weights "
+                               f"{_size(header.weight_bytes)}, KV cache and logits for "
+                               f"{n_tokens} tokens), above the memory bound of {_size(limit)}")
+
+
+def _size(n_bytes: int) -> str:
+    """``"1.4 MiB"``: bytes in the largest binary unit that keeps a number >= 1."""
+    value, unit = float(n_bytes), "B"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            break
+        value /= 1024
+    return f"{value:.0f} B" if unit == "B" else f"{value:.1f} {unit}"
 
 
 @contextlib.contextmanager
@@ -198,8 +206,9 @@ def _llama_log(llama_cpp: Any) -> Iterator[collections.deque]:
 
 
 def _why(log: collections.deque, default: str) -> str:
+    """The first error llama.cpp logged (the cause; later lines say what failed with it)."""
     lines = [line for line in log if line]
-    return lines[-1][:200] if lines else default
+    return lines[0][:200] if lines else default
 
 
 def _load_model(llama_cpp: Any, path: Path, log: collections.deque) -> Any:
