@@ -67,7 +67,7 @@ def save_tiny_lm(kind: str, out_dir: Path, seed: int = 0) -> Path:
 
 
 def convert(model_dir: Path, out: Path, qtype: str = "F32", permute_times: int | None = None,
-            metadata: dict | None = None) -> Path:
+            metadata: dict | None = None, runnable: bool = False) -> Path:
     """Write ``model_dir``'s checkpoint as a GGUF file like ``convert_hf_to_gguf.py``.
 
     Parameters
@@ -80,6 +80,9 @@ def convert(model_dir: Path, out: Path, qtype: str = "F32", permute_times: int |
     metadata : dict, optional
         GGUF keys (``{arch}`` expanded) overriding what the converter would write, value
         None to leave a key out.
+    runnable : bool
+        Add what llama.cpp needs to load a file without a tokenizer (vocabulary type
+        ``none``, ``{arch}.vocab_size``); token ids are then fed directly.
     """
     import json
 
@@ -107,6 +110,9 @@ def convert(model_dir: Path, out: Path, qtype: str = "F32", permute_times: int |
             keys.pop(key, None)
         else:
             keys[key] = (value, keys.get(key, (None, "float32"))[1])
+    if runnable:
+        keys[f"{arch}.vocab_size"] = (config["vocab_size"], "uint32")
+        keys["tokenizer.ggml.model"] = ("none", "string")
     for key, (value, kind) in keys.items():
         getattr(writer, f"add_{kind}")(key, value)
     weights = load_file(model_dir / "model.safetensors")
