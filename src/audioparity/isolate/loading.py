@@ -26,7 +26,8 @@ def load_port(spec: str) -> Any:
     try:
         obj = getattr(module, attr)
     except AttributeError:
-        public = [n for n in vars(module) if not n.startswith("_")][:8]
+        public = [n for n, v in vars(module).items() if not n.startswith("_")
+                  and getattr(v, "__module__", None) == module.__name__][:8]
         raise InputError(where, f"has no '{attr}' (it defines {', '.join(public)})") from None
     if inspect.isfunction(obj):
         try:

@@ -359,6 +359,8 @@ def bugs_panel(result: IsolationResult) -> Panel | None:
     """Each component wrong in isolation: where inside it, and why (best causes)."""
     lines: list[Text] = []
     for row in result.bugs:
+        if not (row.chain or row.skipped or row.causes):
+            continue  # nothing beyond the table's row (--no-explain, nothing narrowed)
         lines.append(Text.assemble(("BUG ", "bold red"), (safe_text(row.name), "bold")))
         if row.chain:
             inner = row.inner_check
@@ -371,7 +373,11 @@ def bugs_panel(result: IsolationResult) -> Panel | None:
             lines.append(Text(f"  could not run alone (not checked): "
                               f"{_short(', '.join(row.skipped))}", style="yellow"))
         if row.causes:
-            lines.extend(_cause_lines(row.causes, "  "))
+            lines.extend(_cause_lines(row.causes[:1], "  "))
+        if len(row.causes) > 1:
+            also = ", ".join(f"{c.cause} {c.confidence:.2f}" for c in row.causes[1:4])
+            lines.append(Text(f"  also fits, less well: {also} (details in --json)",
+                              style="dim"))
     if not lines:
         return None
     return Panel(Group(*lines), title="wrong in isolation: where and why", border_style="red")
