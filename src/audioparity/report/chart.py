@@ -193,6 +193,7 @@ def step_chart(points: list[StepPoint], first_step: int | None, ref_steps: int,
     finite = [p.kl for p in points if p.kl is not None and math.isfinite(p.kl) and p.kl > 0]
     lo = math.floor(math.log10(max(min(finite), KL_FLOOR))) if finite else -12
     hi = max(math.ceil(math.log10(max(finite))) if finite else 0, lo + 2) + 1
+    infinite = any(p.kl is not None and not math.isfinite(p.kl) for p in points)
 
     def x(step: float) -> float:
         return LEFT + (plot_w * step / (span - 1) if span > 1 else plot_w / 2)
@@ -209,12 +210,14 @@ def step_chart(points: list[StepPoint], first_step: int | None, ref_steps: int,
            '<title>KL divergence and agreement per generation step</title>',
            (f'<rect x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}" fill="#fbfbfb" '
             'stroke="#999"/>')]
-    for d in range(lo, hi + 1):
+    for d in range(lo, hi + (0 if infinite else 1)):  # the top line reads inf when needed
         yy = TOP + plot_h * (hi - d) / (hi - lo)
         out.append(f'<line x1="{LEFT}" x2="{LEFT + plot_w}" y1="{yy:.1f}" y2="{yy:.1f}" '
                    'stroke="#e4e4e4"/>')
         out.append(f'<text x="{LEFT - 6}" y="{yy + 4:.1f}" text-anchor="end" '
                    f'class="axis">1e{d}</text>')
+    if infinite:
+        out.append(f'<text x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" class="axis">inf</text>')
     out.append(f'<text x="14" y="{TOP + plot_h / 2}" class="axis" transform="rotate(-90 14 '
                f'{TOP + plot_h / 2})" text-anchor="middle">KL(ref‖port) nats (log)</text>')
     out.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 8}" class="axis" '
