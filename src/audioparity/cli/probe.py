@@ -232,7 +232,7 @@ def _print_decoder(con: Console, result) -> None:
         table.add_column(column, justify="right" if column in ("audio", "periodic")
                          else "left")
     for o in result.outcomes:
-        expected = "= reference decoder" if o.vs_ref is not None else o.expected
+        expected = "= reference decoder" if result.compared else o.expected
         audio = "—" if o.duration_s is None else f"{o.duration_s:.2f} s"
         style = "green" if o.ok else "red"
         mark = "ok" if o.ok else ("failed" if o.failure else "WRONG")
