@@ -20,7 +20,6 @@ from pathlib import Path
 
 import gguf
 import numpy as np
-import torch
 from safetensors.numpy import load_file
 
 _NAMES = {
@@ -46,22 +45,12 @@ def llama_permute(weights: np.ndarray, n_head: int, n_head_kv: int | None) -> np
 
 
 def save_tiny_lm(kind: str, out_dir: Path, seed: int = 0) -> Path:
-    """A random ``LlamaForCausalLM`` or ``Qwen3ForCausalLM`` (2 layers, hidden 64, heads 4/2,
-    head_dim 16) written with ``save_pretrained`` (model.safetensors + config.json)."""
-    from transformers import LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
+    """The study's random ``LlamaForCausalLM`` or ``Qwen3ForCausalLM``
+    (:mod:`audioparity.weights.models`: 2 layers, hidden 64, heads 4/2 of 16) written with
+    ``save_pretrained`` (model.safetensors + config.json)."""
+    from audioparity.weights.models import llama_lm, qwen3_lm
 
-    common = {"vocab_size": 96, "hidden_size": 64, "intermediate_size": 96,
-              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-              "head_dim": 16, "max_position_embeddings": 256, "tie_word_embeddings": False}
-    torch.manual_seed(seed)
-    if kind == "llama":
-        model = LlamaForCausalLM(LlamaConfig(**common, rms_norm_eps=1e-5,
-                                             rope_theta=500000.0))
-    else:
-        model = Qwen3ForCausalLM(Qwen3Config(**common, rms_norm_eps=1e-6, rope_theta=1e6))
-    with torch.no_grad():  # away from init, as a trained checkpoint would be
-        for p in model.parameters():
-            p.add_(0.05 * torch.randn(p.shape))
+    model, _ = (llama_lm if kind == "llama" else qwen3_lm)(seed)
     model.save_pretrained(out_dir)
     return out_dir
 

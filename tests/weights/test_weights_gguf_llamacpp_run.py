@@ -44,10 +44,10 @@ def test_audit_findings_change_llamacpp_logits_and_the_fix_restores_them(tmp_pat
         ref = LlamaForCausalLM.from_pretrained(model_dir)(
             torch.tensor([TOKENS])).logits[0].numpy()
     good = convert(model_dir, tmp_path / "good.gguf", runnable=True)
-    assert _rel(_llamacpp_logits(good), ref) < 1e-5  # f32 noise (measured 4e-7)
+    assert _rel(_llamacpp_logits(good), ref) < 1e-5  # f32 noise (measured 5.5e-7)
     bad = convert(model_dir, tmp_path / "bad.gguf", runnable=True, permute_times=2,
                   metadata={"{arch}.rope.freq_base": 10000.0})
-    assert _rel(_llamacpp_logits(bad), ref) > 1e-2  # measured 9e-2
+    assert _rel(_llamacpp_logits(bad), ref) > 1e-1  # measured 0.38
 
     code, out, _ = cli("weights", "audit", model_dir, bad, "--json", "-")
     problems = json.loads(out)["problems"]

@@ -7,7 +7,9 @@ weights drawn away from their init values (as a trained checkpoint would be):
   upsampling, multi-receptive-field dilated residual blocks, LeakyReLU, tanh), mel in,
   waveform out (``sample_rate`` attribute set, so the study adds audio metrics);
 * :func:`qwen3_lm` — a transformers ``Qwen3ForCausalLM`` with a small config, token ids in,
-  logits out.
+  logits out;
+* :func:`llama_lm` — the same for ``LlamaForCausalLM`` (the GGUF architecture whose Q/K rows
+  llama.cpp's converter permutes).
 """
 
 from __future__ import annotations
@@ -108,6 +110,22 @@ def qwen3_lm(seed: int = 0) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                          head_dim=16, max_position_embeddings=128, tie_word_embeddings=False)
     model = randomize_(Qwen3ForCausalLM(config), seed).eval()
+    gen = torch.Generator().manual_seed(seed + 1)
+    ids = torch.randint(0, config.vocab_size, (1, 32), generator=gen)
+    return model, (ids,)
+
+
+def llama_lm(seed: int = 0) -> tuple[nn.Module, tuple[torch.Tensor, ...]]:
+    """A transformers Llama causal LM (2 layers, hidden 64, GQA 4/2 heads of 16, RoPE base
+    500000, RMS eps 1e-5) and 32 random token ids."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(vocab_size=512, hidden_size=64, intermediate_size=192,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         head_dim=16, max_position_embeddings=128, rope_theta=500000.0,
+                         rms_norm_eps=1e-5, tie_word_embeddings=False)
+    model = randomize_(LlamaForCausalLM(config), seed).eval()
     gen = torch.Generator().manual_seed(seed + 1)
     ids = torch.randint(0, config.vocab_size, (1, 32), generator=gen)
     return model, (ids,)
