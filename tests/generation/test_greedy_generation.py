@@ -39,7 +39,9 @@ def test_interleaved_rope_is_named_at_step_zero_with_its_layer(cli, talker):
     assert first["causes"][0]["cause"] == "rope_variant"
     # later steps were fed another token: the per-tensor table stops at step 0
     assert {e["name"].split("/")[0] for e in result["entries"]} == {"@0"}
-    assert any("first token" in w for w in gen["why"])
+    confidence = first["causes"][0]["confidence"]
+    assert gen["why"][0] == ("wrong from the first token: the prompt's forward pass first "
+                             f"differs at {first['name']} (rope_variant, {confidence:.2f})")
 
 
 def test_rope_terminal_report_says_step_and_layer(cli, talker):

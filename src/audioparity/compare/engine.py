@@ -113,6 +113,8 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
         result.notes.append("the port's capture stopped recording at its tensor/byte limit")
     if mode != "none" and first is not None:
         _explain(result, ref_t, port_t, alignment, readings, mode)
+    if generation is not None and first is not None:
+        generation.locate(first)
     return result
 
 

@@ -30,6 +30,7 @@ from .stop import Stop, find_stop
 KL_TOL = 1e-3
 #: a first argmax flip whose reference margin is below this (logits) is a near tie
 NEAR_TIE = 0.1
+_FIRST_TOKEN = "wrong from the first token: the prompt's forward pass"
 
 
 @dataclass
@@ -85,6 +86,20 @@ class GenerationComparison:
             return False
         step = parse_step(name)[0]
         return step is None or step < self.compared_steps
+
+    def locate(self, first_divergence: Any) -> None:
+        """Name the first divergent tensor (and its best cause) of the step whose argmax
+        first differs, when the per-tensor comparison found it there."""
+        a = self.first_argmax_mismatch
+        step = parse_step(first_divergence.name)[0]
+        if a is None or step != a["step"]:
+            return
+        causes = [c for c in first_divergence.causes if c.cause != "unknown"]
+        why = f" ({causes[0].cause}, {causes[0].confidence:.2f})" if causes else ""
+        self.why = [w for w in self.why if not w.startswith(_FIRST_TOKEN)]
+        lead = f"{_FIRST_TOKEN} first differs at" if step == 0 else \
+            f"step {step}'s first divergent tensor:"
+        self.why.insert(0, f"{lead} {first_divergence.name}{why}")
 
     def headline(self) -> str:
         if self.status == "not_meaningful":
@@ -186,8 +201,8 @@ def _why(c: GenerationComparison, ref: GenerationRecord, port: GenerationRecord)
             out.append(f"near tie: the reference's top-1 leads by {a['ref_margin']:.3g} at "
                        f"step {at}: a precision difference can flip it")
         elif at == 0:
-            out.append("wrong from the first token: the prompt's forward pass differs — the "
-                       "per-tensor table of step @0/ shows the first layer that does")
+            out.append(f"{_FIRST_TOKEN} differs — the per-tensor table of step @0/ shows the "
+                       "first layer that does")
     elif t is not None and c.status == "divergent":
         step = next(s for s in c.steps if s.step == t["step"])
         logits_agree = step.top1 is not False and (step.kl is None or step.kl <= c.kl_tol)

@@ -37,6 +37,9 @@ class DrawsComparison:
     def diverges(self) -> bool:
         return False
 
+    def locate(self, first_divergence: Any) -> None:
+        """Nothing to add: the per-tensor panel names the first divergent tensor."""
+
     def keeps(self, name: str) -> bool:
         """Pair ``name`` per tensor: not a draw, and computed before any differing draw."""
         return not is_generation_name(name) and name not in self.after
