@@ -106,6 +106,10 @@ def test_audio_past_the_caps_gets_a_note(swept, monkeypatch):
     assert page.all("audio") == []
     assert "too large to embed" in "".join(page.text)
     assert len([a for a in page.all("img") if "spectrogram" in a.get("class", "")]) == 3
+    monkeypatch.setattr(sweep_html, "MAX_PLAYERS", 1)
+    page = _parse(sweep_html.render_sweep_html(data))
+    assert len([a for a in page.all("img") if "spectrogram" in a.get("class", "")]) == 2
+    assert "past the first 1 results" in "".join(page.text)
 
 
 @pytest.mark.parametrize("target, problem", [

@@ -5,7 +5,8 @@ The page is built from the sweep's JSON (:meth:`audioparity.sweep.SweepResult.to
 so it shows exactly what the JSON says. WAVs are embedded as base64 ``data:`` URIs up to
 :data:`MAX_EMBED_BYTES` each and :data:`MAX_TOTAL_EMBED_BYTES` for the page, best results
 first; a WAV past either cap gets a note instead of a player (its spectrogram is still
-drawn, from its first :data:`~.figures.MAX_SPECTROGRAM_S` seconds). Every name is escaped
+drawn, from its first :data:`~.figures.MAX_SPECTROGRAM_S` seconds). Results past
+:data:`MAX_PLAYERS` are in the table only. Every name is escaped
 by Jinja's autoescape and a Content Security Policy allows no script and no network.
 """
 
@@ -29,6 +30,8 @@ MAX_EMBED_BYTES = 4 * 1024 * 1024
 """A WAV larger than this (bytes) is not embedded."""
 MAX_TOTAL_EMBED_BYTES = 48 * 1024 * 1024
 """The page embeds WAVs, best first, until this many bytes; later ones get a note."""
+MAX_PLAYERS = 100
+"""Results past this rank get no player and no spectrogram (each figure costs ~0.2 s)."""
 
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("audioparity.report", "templates"),
                           autoescape=True, undefined=jinja2.StrictUndefined)
@@ -109,16 +112,17 @@ def render_sweep_html(data: dict) -> str:
     budget = _Budget(MAX_TOTAL_EMBED_BYTES)
     reference = _player(data.get("ref"), budget, "reference: power spectrogram")
     rows = [_row(job) for job in data.get("jobs") or []]
-    for row in rows:
+    for position, row in enumerate(rows):
         title = f"#{row['job'].get('rank') or '-'} {row['label']}: power spectrogram"
-        row["player"] = _player(row["job"].get("out"), budget, title)
+        row["player"] = (_player(row["job"].get("out"), budget, title)
+                         if position < MAX_PLAYERS else None)
     best = data.get("best")
     n = len(rows)
     html = _ENV.get_template("sweep.html.j2").render(
         data=data, rows=rows, reference=reference, best=best, fmt=fmt,
         best_label=(" ".join(f"{k}={v}" for k, v in best["params"].items()) if best else None),
         title=f"audioparity sweep: {n} setting{'s' * (n != 1)}",
-        with_ref=data.get("ref") is not None)
+        with_ref=data.get("ref") is not None, max_players=MAX_PLAYERS)
     return safe_text(html)  # a value that was not valid UTF-8: U+FFFD in the file
 
 
