@@ -119,3 +119,25 @@ def test_one_implementation_cli_says_where_the_condition_enters(t5_models, cli, 
                        tmp_path / "port_1.safetensors")
     assert code == 1
     assert "the condition is ignored" in out
+
+
+def test_callables_traced_in_memory_name_the_lost_layer(t5_models):
+    from audioparity.probe import run_under
+    from audioparity.sources.torch_capture import capture
+
+    def traced(model):
+        def run(ids):
+            with conditioned.torch.no_grad(), capture(model) as rec:
+                model(input_ids=ids)
+            return rec.tensors
+        return run
+
+    ref, port = t5_models
+    a, b = conditioned.prompt_ids(0), conditioned.prompt_ids(1)
+    result = probe_conditioning((run_under(traced(ref), a, "ref A"),
+                                 run_under(traced(ref), b, "ref B")),
+                                (run_under(traced(port), a, "port A"),
+                                 run_under(traced(port), b, "port B")))
+    assert result.first_lost.name == "encoder.embed_tokens"
+    assert result.counts()["lost"] == len(result.tensors) - result.counts().get(
+        "independent", 0)

@@ -153,3 +153,15 @@ def test_usage_errors_are_one_line(cli, args, problem):
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert problem in err
+
+
+def test_callable_port_against_callable_reference_writes_json(cli, tmp_path):
+    np.save(tmp_path / "t.npy", codec.reference_tokens())
+    code, out, err = cli("probe", "decoder", "--callable", REF_CALLABLE, "--ref-callable",
+                         REF_CALLABLE, "--tokens", tmp_path / "t.npy", "--codebook-size",
+                         codec.CODEBOOK_SIZE, "--json", "-")
+    assert code == 0, err
+    payload = json.loads(out)  # --json -: only the JSON on stdout
+    assert payload["status"] == "ok" and payload["fault"] == "none"
+    assert payload["codebooks"] == codec.CODEBOOKS and payload["frames"] == codec.FRAMES
+    assert payload["compared_with_reference_decoder"] is True
