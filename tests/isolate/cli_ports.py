@@ -33,3 +33,14 @@ def everything_raises():
 
     return CallablePort({n: fail for n in ("speaker_encoder", "talker", "code_predictor",
                                            "decoder")})
+
+
+def decoder_crashes():
+    """The NumPy port whose decoder raises, alone and inside the port's own run."""
+    port = mini_tts.NumpyMiniTTS(mini_tts.reference())
+
+    def decoder(codes):
+        raise IndexError("index 16 is out of bounds for axis 0 with size 16")
+
+    port.decoder = decoder
+    return port.as_port()

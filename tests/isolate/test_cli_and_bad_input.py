@@ -93,3 +93,23 @@ def test_usage_errors(cli, tts_traces, args):
     code, _, stderr = cli("isolate", tts_traces["clone"], *args)
     assert code == 2
     assert stderr.startswith("audioparity: error:")
+
+
+def test_a_port_whose_run_crashes_keeps_what_it_reached(tts_traces):
+    import cli_ports
+
+    from audioparity.isolate import patch
+
+    port = cli_ports.decoder_crashes()
+    result = isolate(tts_traces["clone"], port)
+    rows = {r.name: r for r in result.rows}
+    assert [rows[n].end_to_end.status for n in ("speaker_encoder", "talker",
+                                                 "code_predictor")] == ["ok"] * 3
+    assert rows["decoder"].verdict == "error"
+    assert rows["decoder"].end_to_end.error.startswith("not reached: the port's end-to-end run "
+                                                       "raised IndexError")
+    assert result.status == "incomplete"
+    assert any("raised IndexError" in n for n in result.notes)
+    patched = patch(tts_traces["clone"], port, "talker")
+    assert [r.after.status for r in patched.rows] == ["ok", "error", "error"]
+    assert patched.line.startswith("patching talker: the port's run did not reach decoder")

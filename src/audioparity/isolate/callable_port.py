@@ -68,10 +68,8 @@ class CallablePort:
                                    f"{', '.join(self.components) or 'none'})")
         return runner_for(self.components[name])
 
-    def _run(self, root_inputs: Slots, watch: list[str], replace: Mapping[str, Slots]
-             ) -> dict[str, Slots]:
-        seen: dict[str, Slots] = {}
-
+    def _run(self, root_inputs: Slots, watch: list[str], replace: Mapping[str, Slots],
+             seen: dict[str, Slots]) -> None:
         def hook(name: str, value: Any) -> Any:
             if name in seen:
                 return value
@@ -84,7 +82,6 @@ class CallablePort:
         args, kwargs = place({k: np.array(v) for k, v in root_inputs.items()}, self.forward,
                              skip=(HOOK,))
         seen[ROOT_NAME] = as_outputs(self.forward(*args, **kwargs, **{HOOK: hook}))
-        return seen
 
 
 def _kind(component: Any) -> str:

@@ -160,16 +160,38 @@ def root_inputs(ref: Trace) -> Slots:
     return {k: read_tensor(ref, n) for k, n in inputs.items()}
 
 
+def run_end_to_end(ref: Trace, driver: Port, names: list[str],
+                   replace: dict[str, Slots], rtol: float | None, atol: float | None
+                   ) -> tuple[dict[str, Check], str | None]:
+    """Run the port end to end (patched by ``replace``) and judge each component; a run
+    that raises keeps the components it reached, the others get its error line. Returns
+    (checks, the error line or None)."""
+    seen: dict[str, Slots] = {}
+    try:
+        driver.run(root_inputs(ref), names, replace, seen)
+    except InputError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the port's failure is reported, not fatal
+        line = f"the port's end-to-end run raised {error_line(exc)}"
+        return judge_run(ref, seen, names, rtol, atol, line), line
+    return judge_run(ref, seen, names, rtol, atol), None
+
+
 def judge_run(ref: Trace, seen: dict[str, Slots], names: list[str], rtol: float | None,
-              atol: float | None) -> dict[str, Check]:
-    """Each component's outputs from an end-to-end run, judged against the reference."""
+              atol: float | None, raised: str | None = None) -> dict[str, Check]:
+    """Each component's outputs from an end-to-end run, judged against the reference
+    (``raised``: the run's error line, for the components it did not reach)."""
     out = {}
     for name in names:
         recorded = slot_names(ref, name)[1]
         expected = {k: read_tensor(ref, n) for k, n in recorded.items()}
         stored = {k: ref.info(n).dtype for k, n in recorded.items()}
-        out[name] = check_outputs(expected, seen[name], rtol, atol, stored) \
-            if name in seen else error_check("not called in the port's run", "not run")
+        if name in seen:
+            out[name] = check_outputs(expected, seen[name], rtol, atol, stored)
+        elif raised:
+            out[name] = error_check(f"not reached: {raised}")
+        else:
+            out[name] = error_check("not called in the port's run", "not run")
     return out
 
 
@@ -183,14 +205,9 @@ def _fill_end_to_end(result: IsolationResult, ref: Trace, driver: Port,
     elif driver.run is not None and slot_names(ref, ROOT_NAME)[0] and \
             all(single_call(n) for n in names):
         result.end_to_end_source = "the port run end to end on the reference's inputs"
-        try:
-            seen = driver.run(root_inputs(ref), names, {})
-        except Exception as exc:  # noqa: BLE001 - reported, the isolated column stands
-            line = f"the port's end-to-end run raised {error_line(exc)}"
-            result.notes.append(line)
-            checks = {n: error_check(line) for n in names}
-        else:
-            checks = judge_run(ref, seen, names, rtol, atol)
+        checks, raised = run_end_to_end(ref, driver, names, {}, rtol, atol)
+        if raised:
+            result.notes.append(raised)
     else:
         if driver.run is None:
             why = "the port cannot be run by the tool end to end"

@@ -29,9 +29,9 @@ def mlx_port(model: Any) -> Port:
     def component(name: str) -> ComponentRunner:
         return module_runner(submodule(model, name))
 
-    def run(root_inputs: Slots, watch: list[str], replace: Mapping[str, Slots]
-            ) -> dict[str, Slots]:
-        return _run_patched(model, root_inputs, watch, replace)
+    def run(root_inputs: Slots, watch: list[str], replace: Mapping[str, Slots],
+            seen: dict[str, Slots]) -> None:
+        _run_patched(model, root_inputs, watch, replace, seen)
 
     return Port("mlx", component, run, type(model).__name__)
 
@@ -59,8 +59,7 @@ def module_runner(module: Any) -> ComponentRunner:
 
 
 def _run_patched(model: Any, root_inputs: Slots, watch: list[str],
-                 replace: Mapping[str, Slots]) -> dict[str, Slots]:
-    seen: dict[str, Slots] = {}
+                 replace: Mapping[str, Slots], seen: dict[str, Slots]) -> None:
     swapped: list[tuple[Any, type]] = []
 
     def intercept(name: str, cls: type) -> type:
@@ -88,4 +87,3 @@ def _run_patched(model: Any, root_inputs: Slots, watch: list[str],
         for module, cls in reversed(swapped):
             object.__setattr__(module, "__class__", cls)
     seen[ROOT_NAME] = as_outputs(result)
-    return seen

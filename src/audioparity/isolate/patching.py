@@ -18,11 +18,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError, UsageError
+from ..errors import UsageError
 from ..sources.naming import ROOT_NAME
 from ..trace import Trace, open_trace
-from .check import error_check
-from .engine import judge_run, resolve_components, root_inputs, single_call
+from .engine import resolve_components, root_inputs, run_end_to_end, single_call
 from .port import as_port
 from .recorded import check_component, default_components, read_tensor, slot_names
 from .result import PatchedRow, PatchResult
@@ -56,21 +55,8 @@ def patch(reference: str | Path | Trace, port: Any, component: str,
     downstream = names[names.index(component) + 1:]
     if ROOT_NAME in ref and ROOT_NAME not in downstream:
         downstream.append(ROOT_NAME)
-    inputs = root_inputs(ref)
+    root_inputs(ref)  # InputError now when the root's inputs were not recorded
     expected = {k: read_tensor(ref, n) for k, n in slot_names(ref, component)[1].items()}
-    before = _run(driver, ref, inputs, downstream, {}, rtol, atol)
-    after = _run(driver, ref, inputs, downstream, {component: expected}, rtol, atol)
+    before, _ = run_end_to_end(ref, driver, downstream, {}, rtol, atol)
+    after, _ = run_end_to_end(ref, driver, downstream, {component: expected}, rtol, atol)
     return PatchResult(component, [PatchedRow(n, before[n], after[n]) for n in downstream])
-
-
-def _run(driver, ref: Trace, inputs, names: list[str], replace, rtol, atol):
-    try:
-        seen = driver.run(inputs, names, replace)
-    except Exception as exc:  # noqa: BLE001 - the port's failure is the finding
-        from ..sources.recorder import error_line
-
-        if not replace:
-            raise InputError(None, f"the port's end-to-end run raised {error_line(exc)}"
-                             ) from None
-        return {n: error_check(f"raised {error_line(exc)}") for n in names}
-    return judge_run(ref, seen, names, rtol, atol)

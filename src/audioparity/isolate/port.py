@@ -19,10 +19,11 @@ import numpy as np
 Slots = dict[int, np.ndarray]
 #: runs one component on the reference's inputs and returns its outputs
 ComponentRunner = Callable[[Slots], Slots]
-#: ``run(root_inputs, watch, replace) -> {component: outputs}``: the whole port on the
-#: reference's root inputs; the outputs of each watched component (its first call) and of
-#: the root (``"output"``) are returned; each replaced component returns the given outputs
-EndToEnd = Callable[[Slots, list[str], Mapping[str, Slots]], dict[str, Slots]]
+#: ``run(root_inputs, watch, replace, seen)``: the whole port on the reference's root
+#: inputs; the outputs of each watched component (its first call) and of the root
+#: (``"output"``) go into ``seen`` as they appear (so a run that raises keeps what it
+#: reached); each replaced component returns the given outputs
+EndToEnd = Callable[[Slots, list[str], Mapping[str, Slots], dict[str, Slots]], None]
 
 
 class MissingComponent(KeyError):

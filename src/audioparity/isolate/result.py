@@ -66,13 +66,14 @@ def assign_verdicts(rows: list[ComponentRow]) -> None:
             row.verdict, row.note = "error", iso.error or ""
         elif iso.status == "not run":
             row.verdict, row.note = "unchecked", iso.error or ""
-        elif e2e is not None and (e2e.wrong or e2e.status == "error"):
+        elif e2e is not None and e2e.wrong:
             row.verdict = "victim"
             row.note = (f"right on the reference's inputs: a victim of {last_bug}"
                         if last_bug else "right on the reference's inputs: its inputs were "
                         "already wrong (code between components, or the port's inputs)")
         else:
-            row.verdict, row.note = "ok", ""
+            row.verdict = "ok"
+            row.note = f"end to end {e2e.error}" if e2e is not None and e2e.error else ""
 
 
 @dataclass
@@ -98,11 +99,13 @@ class IsolationResult:
     def first_end_to_end(self) -> ComponentRow | None:
         """The first component wrong end to end (what a plain comparison points at)."""
         return next((r for r in self.rows if r.end_to_end is not None and
-                     (r.end_to_end.wrong or r.end_to_end.status == "error")), None)
+                     r.end_to_end.wrong), None)
 
     @property
     def checked(self) -> list[ComponentRow]:
-        return [r for r in self.rows if r.verdict not in ("error", "unchecked")]
+        """Rows checked alone, and end to end when there is an end-to-end column."""
+        return [r for r in self.rows if r.verdict not in ("error", "unchecked") and
+                (r.end_to_end is None or r.end_to_end.status != "error")]
 
     @property
     def status(self) -> str:
@@ -178,6 +181,10 @@ class PatchResult:
     @property
     def line(self) -> str:
         names = ", ".join(r.name for r in self.rows) or "nothing recorded"
+        crashed = next((r for r in self.rows if r.after.status == "error"), None)
+        if crashed is not None:
+            return (f"patching {self.component}: the port's run did not reach "
+                    f"{crashed.name} ({crashed.after.error})")
         if self.recovered:
             return (f"patching {self.component} with the reference's output puts everything "
                     f"downstream at parity ({names}): {self.component} is the only culprit")

@@ -26,9 +26,9 @@ def torch_port(model: Any) -> Port:
     def component(name: str) -> ComponentRunner:
         return module_runner(submodule(model, name))
 
-    def run(root_inputs: Slots, watch: list[str], replace: Mapping[str, Slots]
-            ) -> dict[str, Slots]:
-        return run_hooked(model, root_inputs, watch, replace)
+    def run(root_inputs: Slots, watch: list[str], replace: Mapping[str, Slots],
+            seen: dict[str, Slots]) -> None:
+        run_hooked(model, root_inputs, watch, replace, seen)
 
     return Port("torch", component, run, type(model).__name__)
 
@@ -109,10 +109,10 @@ def substitute(value: Any, outputs: Slots) -> Any:
 
 
 def run_hooked(model: Any, root_inputs: Slots, watch: list[str],
-               replace: Mapping[str, Slots]) -> dict[str, Slots]:
+               replace: Mapping[str, Slots], seen: dict[str, Slots]) -> None:
     """Run ``model`` on the root inputs; keep the first output of every watched component
-    (and the root's, as ``output``); replaced components return the given outputs."""
-    seen: dict[str, Slots] = {}
+    (and the root's, as ``output``) in ``seen``; replaced components return the given
+    outputs."""
     handles = []
 
     def hook_for(name: str):
@@ -135,4 +135,3 @@ def run_hooked(model: Any, root_inputs: Slots, watch: list[str],
         for h in handles:
             h.remove()
     seen[ROOT_NAME] = as_outputs(result)
-    return seen
