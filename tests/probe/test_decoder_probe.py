@@ -54,6 +54,8 @@ def test_healthy_decoder_fed_tokens_in_the_wrong_codebook_order_blames_upstream(
     assert result.fault == "upstream", result.detail
     assert all(o.ok for o in result.outcomes if o.name != "port")
     assert result.outcome("port").ok is False
+    # the middle codebook stays in place when three are reversed
+    assert any("per codebook 0: " in n and "1: 100%" in n for n in result.notes)
 
 
 def test_constant_and_repeated_tokens_give_periodic_audio_without_a_reference(ref_model):

@@ -207,6 +207,24 @@ def _fault_alone(outcomes: list[ProbeOutcome]) -> tuple[str, str]:
     return "none", "the reference's tokens give speech-like audio"
 
 
+def _token_agreement(probes: list[ProbeTokens]) -> str | None:
+    """Words on how far the port's tokens agree with the reference's (same-shape part)."""
+    by = {p.name: p.tokens for p in probes}
+    if "reference" not in by or "port" not in by:
+        return None
+    ref, port = by["reference"][0], by["port"][0]
+    q, t = min(ref.shape[0], port.shape[0]), min(ref.shape[1], port.shape[1])
+    if q == 0 or t == 0:
+        return None
+    same = ref[:q, :t] == port[:q, :t]
+    per = ", ".join(f"{k}: {same[k].mean():.0%}" for k in range(min(q, 8)))
+    shape = "" if ref.shape == port.shape else \
+        f" (first {t} frames of {ref.shape[1]} vs {port.shape[1]})"
+    return (f"the port's tokens equal the reference's at {same.mean():.1%} of positions"
+            f"{shape}; per codebook {per}{', …' if q > 8 else ''} "
+            "(audioparity tokens check PORT --ref REF says why)")
+
+
 def probe_decoder(decoder: Decoder, probes: list[ProbeTokens],
                   reference: Decoder | None = None,
                   on_probe: Callable[[str], None] | None = None) -> DecoderProbe:
@@ -236,6 +254,9 @@ def probe_decoder(decoder: Decoder, probes: list[ProbeTokens],
             on_probe(probe.name)
     notes = [f"reference decoder failed on {name}: {d.failure}"
              for name, d in ref_audio.items() if d.failure]
+    agreement = _token_agreement(probes)
+    if agreement:
+        notes.append(agreement)
     if reference is None:
         fault, detail = _fault_alone(outcomes)
         return _with_failures(DecoderProbe(outcomes, fault, detail, compared=False,
