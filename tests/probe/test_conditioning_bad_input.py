@@ -43,3 +43,13 @@ def test_reference_and_port_of_different_models(cli, tmp_path):
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert "no tensor in common" in err
+
+
+def test_a_reference_that_ignores_both_conditions_has_nothing_to_probe(cli, tmp_path):
+    ra = _trace(tmp_path / "ra.safetensors", x=np.ones((2, 3)), y=np.arange(4))
+    rb = _trace(tmp_path / "rb.safetensors", x=np.ones((2, 3)), y=np.arange(4))
+    code, _, err = cli("probe", "conditioning", "--ref", ra, rb, "--port", ra, rb)
+    assert code == 2
+    assert err.strip() == (f"audioparity: error: {rb}: the reference is the same as under "
+                           f"{ra} in every tensor: nothing to probe (are A and B the same "
+                           "condition?)")

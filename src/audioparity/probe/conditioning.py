@@ -222,8 +222,8 @@ def probe_conditioning(ref: tuple[TraceLike, TraceLike] | None,
 
     Raises
     ------
-    InputError : unreadable traces, A and B sharing no name, or reference and port sharing
-        no tensor.
+    InputError : unreadable traces, A and B sharing no name, reference and port sharing
+        no tensor, or a reference that is the same under A and B.
     """
     if ref is None and port is None:
         raise InputError(None, "give the runs of at least one implementation under two "
@@ -246,6 +246,10 @@ def probe_conditioning(ref: tuple[TraceLike, TraceLike] | None,
         p = _pair_dependence(port_a, port_b, pair.port)
         tensors.append(TensorDependence(pair.ref, pair.port, ref_a.info(pair.ref).shape, r, p,
                                         judge(r, p), pair.method))
+    if not any(t.ref is None or t.ref >= LIVE for t in tensors):
+        raise InputError(ref_b.path, f"the reference is the same as under {ref_a.path} in "
+                                     "every tensor: nothing to probe (are A and B the same "
+                                     "condition?)")
     notes = []
     if alignment.unmatched_ref:
         notes.append(f"{len(alignment.unmatched_ref)} reference tensors have no port "
