@@ -72,6 +72,14 @@ def test_another_vocabulary(cli, talker, tmp_path):
     assert "not the same vocabulary" in err
 
 
+def test_logits_without_a_batch_axis_read_as_one_sequence(cli, talker, tmp_path):
+    source = talker.port("flat_logits")
+    flat = {n: (lambda a: a[0]) for n in open_trace(source).names if n.endswith("/gen.logits")}
+    code, out, err = cli("compare", talker.greedy_ref,
+                         _copy(source, tmp_path / "flat.safetensors", flat))
+    assert code == 0, out + err
+
+
 def test_a_loop_that_raises_keeps_its_steps_marked_incomplete(cli, talker, tmp_path):
     path = tmp_path / "crashed.safetensors"
     with pytest.raises(RuntimeError, match="out of memory"), \

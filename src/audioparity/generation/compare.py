@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InputError, UsageError
 from ..trace import Trace
-from .names import is_generation_name, parse_step
+from .names import LOGITS, is_generation_name, parse_step, step_name
 from .record import GenerationRecord, read_record
 from .steps import TOP_K, StepResult, compare_step
 from .stop import Stop, find_stop
@@ -253,11 +253,13 @@ def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
     if ref.batch != port.batch:
         raise InputError(port_t.path, f"{port.batch} sequences per step, the reference "
                                       f"{ref.batch}")
-    if ref.has_logits and port.has_logits and \
-            ref_t.info("@0/gen.logits").shape != port_t.info("@0/gen.logits").shape:
-        raise InputError(port_t.path, f"logits of shape {list(port_t.info('@0/gen.logits').shape)}"
-                                      f", the reference's {list(ref_t.info('@0/gen.logits').shape)}"
-                                      ": not the same vocabulary")
+    vocab = {side.trace.info(step_name(0, LOGITS)).shape[-1] for side in (ref, port)
+             if side.has_logits}
+    if len(vocab) > 1:
+        raise InputError(port_t.path, f"logits over {port_t.info(step_name(0, LOGITS)).shape[-1]}"
+                                      f" ids, the reference's over "
+                                      f"{ref_t.info(step_name(0, LOGITS)).shape[-1]}: not the "
+                                      "same vocabulary")
     if kl_tol < 0:
         raise UsageError("the KL tolerance must be >= 0")
     replayed, source, notes = _replay(ref, port, replay)

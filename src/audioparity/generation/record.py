@@ -48,8 +48,9 @@ class GenerationRecord:
         return self.uniforms is not None or bool(self.sampling)
 
     def logits(self, step: int) -> np.ndarray:
-        """``[B, V]`` logits of ``step``."""
-        return np.asarray(self.trace.read(names.step_name(step, names.LOGITS)), np.float32)
+        """``[B, V]`` logits of ``step`` (stored ``[V]`` or ``[B, 1, V]`` reads the same)."""
+        stored = np.asarray(self.trace.read(names.step_name(step, names.LOGITS)), np.float32)
+        return stored.reshape(self.batch, stored.shape[-1])
 
     def topk(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """``(values, ids)`` ``[B, K]`` of ``step``."""
@@ -109,7 +110,7 @@ def read_record(trace: Trace) -> GenerationRecord | None:
     has_logits = bool(logit_steps)
     if has_logits:
         first = trace.info(_check_steps(trace, names.LOGITS, logit_steps, n)[0])
-        if len(first.shape) != 2 or first.shape[0] != batch:
+        if not first.shape or int(np.prod(first.shape[:-1])) != batch:
             raise InputError(trace.path, f"{first.name} has shape {list(first.shape)}: "
                                          f"[{batch}, vocabulary] expected (one row per sequence)")
     topk_steps = _steps_of(trace, names.TOPK_IDS)
