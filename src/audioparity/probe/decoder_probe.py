@@ -238,7 +238,7 @@ def probe_decoder(decoder: Decoder, probes: list[ProbeTokens],
         decoded = decoder.decode(probe.tokens)
         port_audio[probe.name] = decoded
         outcome = _measure(probe, decoded)
-        if reference is not None:
+        if reference is not None and probe.name != "port":  # port tokens: vs ref tokens
             ref_audio[probe.name] = reference.decode(probe.tokens)
         if outcome.failure is None:
             if reference is not None and probe.name != "port":
