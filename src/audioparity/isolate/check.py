@@ -11,9 +11,6 @@ import numpy as np
 from ..compare.metrics import PairMetrics, pair_metrics
 from ..compare.tolerance import Tol, default_tolerance
 
-#: statuses of a :class:`Check`; only ``ok`` is at parity
-STATUSES = ("ok", "FAIL", "shape", "nonfinite", "missing", "error", "not run")
-
 
 @dataclass
 class OutputCheck:

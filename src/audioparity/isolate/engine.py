@@ -87,7 +87,8 @@ def isolate(reference: str | Path | Trace, port: Any, components: Sequence[str] 
                 _locate(row, ref, driver, call, outputs, modules, narrow, explain, rtol, atol)
             rows.append(row)
             bar.advance(task)
-    result = IsolationResult(str(ref.path), driver.kind, rows)
+    result = IsolationResult(str(ref.path), driver.kind, rows,
+                             port_description=driver.description)
     _fill_end_to_end(result, ref, driver, port_trace, rtol, atol)
     assign_verdicts(rows)
     if all(r.verdict in ("error", "unchecked") for r in rows):

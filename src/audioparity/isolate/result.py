@@ -84,6 +84,7 @@ class IsolationResult:
     port_kind: str
     rows: list[ComponentRow]
     end_to_end_source: str | None = None  # "port trace P" / "the port run end to end"
+    port_description: str = ""  # "DacModel", "4 components", the files read
     notes: list[str] = field(default_factory=list)
     patch: PatchResult | None = None
 
@@ -137,12 +138,14 @@ class IsolationResult:
         if self.patch is not None and not self.patch.recovered:
             return f"divergent: {self.patch.line}"
         both = " in isolation and end to end" if self.end_to_end_source else " in isolation"
-        return f"parity: all {n} components within tolerance{both}"
+        counted = f"all {n} components" if n > 1 else "1 component"
+        return f"parity: {counted} within tolerance{both}"
 
     def to_json(self) -> dict[str, Any]:
         first = self.first_end_to_end
         return {"status": self.status, "headline": self.headline, "ref": self.ref_path,
-                "port": self.port_kind, "end_to_end_source": self.end_to_end_source,
+                "port": self.port_kind, "port_description": self.port_description,
+                "end_to_end_source": self.end_to_end_source,
                 "bugs": [r.name for r in self.bugs],
                 "victims": [r.name for r in self.victims],
                 "first_end_to_end": None if first is None else first.name,

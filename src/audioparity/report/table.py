@@ -387,9 +387,11 @@ def print_isolation(result: IsolationResult, console: Console) -> None:
     """Headline, the side-by-side table, notes, the bugs panel and the patching table."""
     style = "bold green" if result.status == "parity" else "bold"
     console.print(safe_text(result.headline), style=style, markup=False)
-    if result.end_to_end_source:
-        console.print(f"end to end: {safe_text(result.end_to_end_source)}", style="dim",
-                      markup=False)
+    port = f"port: {result.port_kind} ({safe_text(result.port_description)})" \
+        if result.port_description else f"port: {result.port_kind}"
+    e2e = f"; end to end: {safe_text(result.end_to_end_source)}" \
+        if result.end_to_end_source else ""
+    console.print(port + e2e, style="dim", markup=False)
     console.print(isolation_table(result))
     for note in result.notes[:NOTES_SHOWN]:
         console.print(f"note: {safe_text(note)}", style="yellow", markup=False)
