@@ -6,6 +6,7 @@ The GGUF files are written in the test by :mod:`gguf_convert`, which follows lla
 
 from __future__ import annotations
 
+import doctest
 import json
 
 import gguf
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 from gguf_convert import convert, llama_permute, save_tiny_lm
 
-from audioparity.weights import audit_checkpoints, open_checkpoint
+from audioparity.weights import audit_checkpoints, open_checkpoint, rope_rows
 from audioparity.weights.gguf_metadata import compare_metadata, load_config
 from audioparity.weights.rope_rows import detect_row_order, order_index, permutation_index
 
@@ -34,6 +35,11 @@ def _audit(model_dir, gguf_path):
 
 def _qk(report):
     return [e for e in report.entries if e.row_order is not None]
+
+
+def test_rope_rows_docstring_example_holds():
+    failures, tried = doctest.testmod(rope_rows)
+    assert tried >= 3 and failures == 0  # exact: counts
 
 
 def test_permutation_index_is_the_converters_permute():
