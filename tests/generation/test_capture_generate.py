@@ -37,3 +37,40 @@ def test_a_batch_pads_finished_sequences_with_eos(talker, tmp_path):
     np.testing.assert_array_equal(recorded, returned.numpy())  # exact: ids
     assert recorded.shape[1] > 8  # the second sequence runs on after the first stops
     assert recorded[0, 7] == talker.eos and np.all(recorded[0, 8:] == talker.eos)
+
+
+def test_sampled_tokens_follow_from_the_recorded_logits_and_uniforms(talker, tmp_path):
+    from transformers import TemperatureLogitsWarper, TopPLogitsWarper
+
+    from audioparity.generation import inverse_cdf
+
+    path = tmp_path / "top_p.safetensors"
+    capture_generate(talker.model, torch.from_numpy(talker.prompt), path,
+                     max_new_tokens=MAX_NEW, temperature=1.3, top_p=0.9, seed=11)
+    trace = open_trace(path)
+    assert trace.meta["generation"]["sampling"] == {"temperature": 1.3, "top_k": None,
+                                                    "top_p": 0.9}
+    for k in range(trace.meta["steps"]):
+        scores = torch.tensor(trace.read(f"@{k}/gen.logits"), dtype=torch.float64)
+        for warp in (TemperatureLogitsWarper(1.3), TopPLogitsWarper(0.9)):
+            scores = warp(None, scores)
+        token = inverse_cdf(torch.softmax(scores, -1).numpy(), trace.read(f"@{k}/draws.uniform"))
+        np.testing.assert_array_equal(token, trace.read(f"@{k}/gen.token"))  # exact: ids
+
+
+def test_the_loop_recorder_takes_mlx_and_torch_bf16(tmp_path):
+    import mlx.core as mx
+
+    from audioparity.generation import record_generation
+
+    path = tmp_path / "mlx.safetensors"
+    with record_generation(path, eos_token_id=2) as gen:
+        gen.record("model.norm", torch.ones(1, 3, 4, dtype=torch.bfloat16))
+        gen.end_step(token=mx.array([5]), logits=mx.arange(8, dtype=mx.float32)[None])
+        gen.end_step(token=torch.tensor([2]), logits=torch.zeros(1, 8, dtype=torch.bfloat16))
+    trace = open_trace(path)
+    assert trace.names == ["@0/model.norm", "@0/gen.logits", "@0/gen.token", "@1/gen.logits",
+                           "@1/gen.token"]
+    assert trace.info("@0/model.norm").dtype == "float32"
+    assert trace.read("@0/gen.logits")[0, 7] == 7.0  # exact: a small integer in float32
+    assert trace.meta["generation"]["eos_token_id"] == [2] and trace.meta["steps"] == 2
