@@ -225,6 +225,25 @@ def _why(c: GenerationComparison, ref: GenerationRecord, port: GenerationRecord)
     return out
 
 
+def _port_record(ref: GenerationRecord, port_t: Trace) -> GenerationRecord:
+    """The port's record, checked against the reference's: present, same batch and
+    vocabulary (an :class:`~audioparity.errors.InputError` naming the port's file)."""
+    port = read_record(port_t)
+    if port is None:
+        raise InputError(port_t.path, "the reference recorded a generation (@k/gen.token) "
+                                      "but the port's trace has none: record the port's loop "
+                                      "(audioparity.generation.record_generation)")
+    if ref.batch != port.batch:
+        raise InputError(port_t.path, f"{port.batch} sequences per step, the reference "
+                                      f"{ref.batch}")
+    if ref.has_logits and port.has_logits:
+        ref_v, port_v = (side.trace.info(step_name(0, LOGITS)).shape[-1] for side in (ref, port))
+        if ref_v != port_v:
+            raise InputError(port_t.path, f"logits over {port_v} ids, the reference's over "
+                                          f"{ref_v}: not the same vocabulary")
+    return port
+
+
 def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
                        kl_tol: float = KL_TOL) -> GenerationComparison | None:
     """The generation section of ``port_t`` against ``ref_t``; None when the reference
@@ -245,21 +264,7 @@ def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
             raise InputError(ref_t.path, "--replay: the reference holds no generation record "
                                          "(@k/gen.token) and no draws to replay")
         return None
-    port = read_record(port_t)
-    if port is None:
-        raise InputError(port_t.path, "the reference recorded a generation (@k/gen.token) "
-                                      "but the port's trace has none: record the port's loop "
-                                      "(audioparity.generation.record_generation)")
-    if ref.batch != port.batch:
-        raise InputError(port_t.path, f"{port.batch} sequences per step, the reference "
-                                      f"{ref.batch}")
-    vocab = {side.trace.info(step_name(0, LOGITS)).shape[-1] for side in (ref, port)
-             if side.has_logits}
-    if len(vocab) > 1:
-        raise InputError(port_t.path, f"logits over {port_t.info(step_name(0, LOGITS)).shape[-1]}"
-                                      f" ids, the reference's over "
-                                      f"{ref_t.info(step_name(0, LOGITS)).shape[-1]}: not the "
-                                      "same vocabulary")
+    port = _port_record(ref, port_t)
     if kl_tol < 0:
         raise UsageError("the KL tolerance must be >= 0")
     replayed, source, notes = _replay(ref, port, replay)
