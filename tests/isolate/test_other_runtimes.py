@@ -119,3 +119,14 @@ def test_port_in_another_language_reads_exported_inputs_and_saves_outputs(
     assert data["bugs"] == ["speaker_encoder"] and data["victims"] == ["decoder"]
     assert data["end_to_end_source"].startswith("port trace")
     assert np.isfinite(data["components"][1]["end_to_end"]["rel_l2"])
+
+
+def test_export_cli_lists_what_to_write_back(cli, tts_traces, tmp_path):
+    out = tmp_path / "in.safetensors"
+    code, stdout, _ = cli("isolate", "export", tts_traces["clone"], "-c", "talker", "-o", out)
+    assert code == 0
+    assert "talker: inputs talker:in0 [1, 12], talker:in1 [1, 16]; write back talker " \
+           "[1, 12, 16]" in stdout
+    assert sorted(load_file(str(out))) == ["talker:in0", "talker:in1"]
+    code, _, stderr = cli("isolate", "export", tts_traces["clone"], "-c", "nope", "-o", out)
+    assert code == 2 and "no component 'nope'" in stderr
