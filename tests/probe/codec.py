@@ -91,3 +91,42 @@ def _cached_reference() -> DacModel:
 def reference_decode(tokens: np.ndarray) -> tuple[np.ndarray, int]:
     """The reference decoder as a probe callable (``--ref-callable codec.py:reference_decode``)."""
     return decode_with(_cached_reference())(tokens), SR
+
+
+MIMI = {"hidden_size": 32, "num_filters": 4, "upsampling_ratios": [2, 2, 2, 2],
+        "sampling_rate": 16000, "frame_rate": 500.0, "codebook_size": 16, "codebook_dim": 8,
+        "num_quantizers": 3, "vector_quantization_hidden_dimension": 8,
+        "num_semantic_quantizers": 1, "upsample_groups": 32, "num_hidden_layers": 1,
+        "intermediate_size": 64, "num_attention_heads": 2, "num_key_value_heads": 2,
+        "head_dim": 16, "sliding_window": 250}
+
+
+def mimi_reference():
+    """A tiny transformers ``MimiModel`` (SEANet decoder behind a sliding-window
+    transformer; hop 32 samples at 16 kHz) with random weights and codebooks."""
+    from transformers import MimiConfig, MimiModel
+
+    torch.manual_seed(0)
+    model = MimiModel(MimiConfig(**MIMI)).eval()
+    gen = torch.Generator().manual_seed(31)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            is_norm = "norm" in name and name.endswith("weight")
+            p.copy_(float(is_norm) + 0.2 * torch.randn(p.shape, generator=gen))
+        for name, buf in model.named_buffers():
+            if name.endswith("embed_sum"):
+                buf.copy_(torch.randn(buf.shape, generator=gen))
+            elif name.endswith("cluster_usage"):
+                buf.copy_(0.5 + torch.rand(buf.shape, generator=gen))
+    return model
+
+
+def mimi_decode_with(model, dtype: torch.dtype = torch.float32):
+    """``tokens [B, Q, T] -> audio [B, 1, N]`` through ``MimiModel.decode``."""
+    model = model.to(dtype)
+
+    def decode(tokens: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model.decode(torch.from_numpy(np.asarray(tokens))).audio_values.float().numpy()
+
+    return decode

@@ -1,7 +1,10 @@
-"""Decoder probes on a real codec decoder (transformers ``DacModel``): a correct port, a
-port with a decoder bug, and a healthy decoder fed bad tokens from upstream."""
+"""Decoder probes on real codec decoders (transformers ``DacModel``, and ``MimiModel`` whose
+decoder has a transformer): a correct port, a port with a decoder bug, and a healthy decoder
+fed bad tokens from upstream."""
 
 from __future__ import annotations
+
+import copy
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ import pytest
 pytest.importorskip("transformers")
 
 import codec
+import torch
 
 from audioparity.probe.decoder_probe import probe_decoder
 from audioparity.probe.decoders import CallableDecoder
@@ -93,3 +97,27 @@ def test_a_decoder_that_raises_is_reported_on_that_probe(ref_model):
     assert zeros.failure == "raised RuntimeError: index 0 is the padding id"
     assert result.outcome("reference").ok
     assert result.fault == "decoder" and result.status == "problem"
+
+
+def test_a_decoder_with_attention_repeats_too_and_the_axis_bug_shows():
+    """Mimi's decoder runs a sliding-window transformer before its SEANet: still
+    shift-equivariant away from the edges, so the periodicity probes hold."""
+    ref = codec.mimi_reference()
+    size = codec.MIMI["codebook_size"]
+    probes = probe_set(codec.MIMI["num_quantizers"], 400, size,
+                       reference=np.random.default_rng(3).integers(0, size, (1, 3, 400)))
+    reference = CallableDecoder(codec.mimi_decode_with(ref), codec.MIMI["sampling_rate"])
+    port = CallableDecoder(codec.mimi_decode_with(copy.deepcopy(ref), torch.float64),
+                           codec.MIMI["sampling_rate"])
+    good = probe_decoder(port, probes, reference)
+    assert good.status == "ok", good.detail
+    alone = probe_decoder(port, probes[:3])
+    assert all(o.periodicity > 0.99 for o in alone.outcomes)
+
+    def axes_swapped(tokens: np.ndarray) -> np.ndarray:
+        b, q, t = tokens.shape
+        return reference.fn(np.ascontiguousarray(tokens.transpose(0, 2, 1)).reshape(b, q, t))
+
+    bad = probe_decoder(CallableDecoder(axes_swapped, codec.MIMI["sampling_rate"]),
+                        probes[:3])
+    assert bad.outcome("pattern").ok is False and bad.fault == "decoder"
