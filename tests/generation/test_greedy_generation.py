@@ -77,3 +77,13 @@ def test_html_report_draws_the_step_chart(cli, talker, tmp_path):
     assert 'class="step-chart"' in text and 'id="s0-generation-chart"' in text
     assert "first differing step" in text and "length limit" in text
     assert "port masks EOS" in text
+
+
+def test_combined_report_of_the_json_draws_the_step_chart(cli, talker, tmp_path):
+    result = tmp_path / "compare.json"
+    cli("compare", talker.greedy_ref, talker.port("greedy_rope_j", "rope_interleaved"),
+        "--json", result)
+    code, _, _ = cli("report", result, "-o", tmp_path / "all.html")
+    text = (tmp_path / "all.html").read_text()
+    assert code == 1 and 'class="step-chart"' in text
+    assert "first differing step 0" in text and "rope_variant" in text
