@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from tiny_qwen3 import PROMPT, build_model, capture_reference, write_gguf
+from tiny_lm import PROMPT, build_model, capture_reference, write_gguf
 
 GGUF_VARIANTS = {  # name -> write_gguf keyword arguments
     "f32": {},

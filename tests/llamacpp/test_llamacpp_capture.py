@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tiny_qwen3 import PROMPT
+from tiny_lm import PROMPT
 
 from audioparity.errors import InputError
 from audioparity.trace import open_trace

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from tiny_qwen3 import PROMPT
+from tiny_lm import PROMPT
 
 from audioparity.trace import open_trace
 

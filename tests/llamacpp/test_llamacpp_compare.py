@@ -78,3 +78,29 @@ def test_wrong_rms_eps_is_named_at_the_first_norm(tiny):
     cause = first.causes[0]
     assert cause.cause == "norm_eps"
     assert cause.params["eps_port"] == pytest.approx(1e-2, rel=0.05)
+
+
+@pytest.mark.parametrize(("arch", "pairs", "bias_add"), [("qwen2", 71, True), ("llama", 47, False)])
+def test_the_family_map_covers_qwen2_and_llama(llama_cpp, tmp_path, arch, pairs, bias_add):
+    """Qwen2: the projection is the bias ADD after the MUL_MAT, its reshape RoPE's input.
+    Llama: the converter permutes Q/K rows for llama.cpp's RoPE, so Qcur/Kcur are left out
+    and attention's output compares again. Both at parity with no map file."""
+    from tiny_lm import PROMPT, build_model, capture_reference, write_gguf
+
+    from audioparity.sources.llamacpp import capture_llamacpp
+
+    model = build_model(arch)
+    ref = capture_reference(model, PROMPT, tmp_path / "ref.safetensors")
+    port = tmp_path / "llama.safetensors"
+    capture_llamacpp(write_gguf(model, tmp_path / f"{arch}.gguf"), PROMPT, port)
+    result = compare_traces(ref, port)
+    assert result.status == "parity", [(e.name, e.port_name) for e in result.failing]
+    assert len(result.entries) == pairs and all(e.method == "map" for e in result.entries)
+    paired = {e.port_name: e.ref_name for e in result.entries}
+    projection = "kqv_out-1+1" if bias_add else "attn_out-1"  # llama names it, qwen2 does not
+    assert paired[projection] == "model.layers.1.self_attn.o_proj"
+    if bias_add:
+        assert paired["Qcur-1#1"] == "model.layers.1.self_attn.q_proj"  # MUL_MAT, then ADD
+        assert paired["Kcur-1#2"] == "model.layers.1.self_attn.apply_rotary_pos_emb:in1"
+    else:
+        assert not any(p.startswith(("Qcur", "Kcur")) for p in paired)

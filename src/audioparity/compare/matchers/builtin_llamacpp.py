@@ -15,7 +15,7 @@ llama.cpp node                    transformers tensor (``model.layers.i.`` …)
 ``Qcur_normed-i``                 ``self_attn.q_norm`` (``k_norm``)
 ``Qcur-i`` (``ROPE``)             ``self_attn.apply_rotary_pos_emb`` (``Kcur``: ``:out1``)
 ``kqv_out-i``                     ``self_attn.o_proj:in0``
-``kqv_out-i+k`` (unnamed matmul)  ``self_attn.o_proj``
+``kqv_out-i+k`` (unnamed matmul)  ``self_attn.o_proj`` (``attn_out-i`` in ``llama``)
 ``ffn_inp-i``                     ``post_attention_layernorm:in0``
 ``ffn_norm-i``                    ``post_attention_layernorm``
 ``ffn_gate-i`` / ``ffn_up-i``     ``mlp.gate_proj`` / ``mlp.up_proj``
@@ -77,6 +77,7 @@ LAYER_NODES = {
     "Qcur_normed": "self_attn.q_norm",
     "Kcur_normed": "self_attn.k_norm",
     "kqv_out": "self_attn.o_proj:in0",
+    "attn_out": "self_attn.o_proj",  # named in the llama graph, unnamed in qwen's
     "ffn_inp": "post_attention_layernorm:in0",
     "ffn_norm": "post_attention_layernorm",
     "ffn_gate": "mlp.gate_proj",

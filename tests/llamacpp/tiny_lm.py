@@ -1,12 +1,13 @@
-"""A tiny random transformers ``Qwen3ForCausalLM`` written as a GGUF llama.cpp loads, and its
-torch capture: the two sides of every real llama.cpp test.
+"""A tiny random transformers causal LM (Qwen3; Qwen2 and Llama too) written as a GGUF
+llama.cpp loads, and its torch capture: the two sides of every real llama.cpp test.
 
 The GGUF is written with ``gguf.GGUFWriter`` the way llama.cpp's ``convert_hf_to_gguf.py``
-writes a Qwen3 (tensor names ``blk.N.attn_q.weight`` …, no Q/K row permutation: Qwen3 uses
-NEOX RoPE), with a byte-level BPE vocabulary of the model's 256 tokens. Planted conversion
-bugs are GGUF metadata that differs from the model's config (``rope_theta``, ``rms_eps``)
-and the weights' type (``qtype="Q8_0"``: 2-D weights quantized, norms kept F32, as the
-converter does).
+writes these architectures (tensor names ``blk.N.attn_q.weight`` …; Qwen uses NEOX RoPE and
+keeps the Q/K rows, Llama's converter permutes them for llama.cpp's interleaved RoPE), with
+a byte-level BPE vocabulary of the model's 256 tokens. Planted conversion bugs are GGUF
+metadata that differs from the model's config (``rope_theta``, ``rms_eps``) and the
+weights' type (``qtype="Q8_0"``: 2-D weights quantized, norms kept F32, as the converter
+does).
 """
 
 from __future__ import annotations
@@ -33,24 +34,46 @@ _LAYER_TENSORS = {  # GGUF name (per layer) -> transformers parameter (per layer
 }
 
 
-def build_model():
-    """The demo's tiny random Qwen3 language model (4 layers, 64 wide, GQA 4/2 heads)."""
-    from audioparity.examples.reference import DemoConfig, build_lm
+def build_model(arch: str = "qwen3"):
+    """The demo's tiny random language model (4 layers, 64 wide, GQA 4/2 heads): its Qwen3,
+    or the same sizes as a Qwen2 (Q/K/V biases) or a Llama."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
-    return build_lm(DemoConfig())
+    from audioparity.examples.reference import DemoConfig, _randomize, build_lm
+
+    demo = DemoConfig()
+    if arch == "qwen3":
+        return build_lm(demo)
+    sizes = {k: v for k, v in demo.qwen3_config().to_dict().items() if k in (
+        "vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+        "num_attention_heads", "num_key_value_heads", "head_dim", "rope_parameters",
+        "rms_norm_eps", "max_position_embeddings", "tie_word_embeddings", "use_cache")}
+    config, cls = {"qwen2": (Qwen2Config, Qwen2ForCausalLM),
+                   "llama": (LlamaConfig, LlamaForCausalLM)}[arch]
+    torch.manual_seed(0)
+    model = cls(config(**sizes, attn_implementation="sdpa")).eval()
+    _randomize(model, 0)
+    return model
 
 
 def capture_reference(model, tokens: list[int], path: Path) -> Path:
     """The torch capture of ``model(tokens)`` with module inputs and the RoPE function."""
     import torch
 
-    from audioparity.examples.reference import ROPE_FUNCTION
     from audioparity.sources.torch_capture import capture
 
+    rope = f"{type(model).__module__}.apply_rotary_pos_emb"
     ids = torch.tensor([tokens])
-    with torch.no_grad(), capture(model, path, functions=(ROPE_FUNCTION,), inputs=True):
+    with torch.no_grad(), capture(model, path, functions=(rope,), inputs=True):
         model(ids)
     return path
+
+
+def _llama_permute(w: np.ndarray, n_head: int) -> np.ndarray:
+    """convert_hf_to_gguf.py's Q/K row permutation for llama.cpp's interleaved RoPE."""
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2) \
+        .reshape(w.shape)
 
 
 def _byte_tokens() -> list[str]:
@@ -74,8 +97,9 @@ def write_gguf(model, path: Path, *, rope_theta: float | None = None,
     import gguf
 
     cfg = model.config
+    arch = {"qwen3": "qwen3", "qwen2": "qwen2", "llama": "llama"}[cfg.model_type]
     theta = cfg.rope_parameters["rope_theta"] if rope_theta is None else rope_theta
-    writer = gguf.GGUFWriter(str(path), "qwen3")
+    writer = gguf.GGUFWriter(str(path), arch)
     writer.add_name("tiny-qwen3")
     writer.add_context_length(cfg.max_position_embeddings)
     writer.add_embedding_length(cfg.hidden_size)
@@ -85,6 +109,7 @@ def write_gguf(model, path: Path, *, rope_theta: float | None = None,
     writer.add_head_count_kv(cfg.num_key_value_heads)
     writer.add_key_length(cfg.head_dim)
     writer.add_value_length(cfg.head_dim)
+    writer.add_rope_dimension_count(cfg.head_dim)
     writer.add_rope_freq_base(float(theta))
     writer.add_layer_norm_rms_eps(float(cfg.rms_norm_eps if rms_eps is None else rms_eps))
     quant = gguf.GGMLQuantizationType[qtype]
@@ -109,7 +134,15 @@ def write_gguf(model, path: Path, *, rope_theta: float | None = None,
     put("token_embd.weight", state["model.embed_tokens.weight"])
     for i in range(cfg.num_hidden_layers):
         for gguf_name, hf_name in _LAYER_TENSORS.items():
-            put(f"blk.{i}.{gguf_name}.weight", state[f"model.layers.{i}.{hf_name}.weight"])
+            for kind in ("weight", "bias"):
+                key = f"model.layers.{i}.{hf_name}.{kind}"
+                if key not in state:
+                    continue
+                value = state[key]
+                if arch == "llama" and gguf_name in ("attn_q", "attn_k"):
+                    value = _llama_permute(value, cfg.num_attention_heads if gguf_name ==
+                                           "attn_q" else cfg.num_key_value_heads)
+                put(f"blk.{i}.{gguf_name}.{kind}", value)
     put("output_norm.weight", state["model.norm.weight"])
     put("output.weight", state["lm_head.weight"])
     writer.write_header_to_file()
