@@ -96,3 +96,17 @@ def test_inverse_cdf_samples_the_distribution():
     counts = np.bincount(inverse_cdf(np.broadcast_to(probs, (u.size, 4)), u), minlength=4)
     assert counts[1] == 0  # exact: a zero-probability id is never drawn
     np.testing.assert_allclose(counts / u.size, probs, atol=0.015)
+
+
+def test_a_port_written_by_a_stock_writer_without_meta_is_understood(cli, talker, tmp_path):
+    """What a Rust/C++ port writes: the documented names, no audioparity metadata."""
+    from safetensors.numpy import save_file
+
+    port = open_trace(talker.port("s_foreign", sampled=True, replay=True))
+    bare = tmp_path / "foreign.safetensors"
+    save_file({n: np.ascontiguousarray(port.read(n)) for n in port.names}, str(bare))
+    code, out, _ = cli("compare", talker.sampled_ref, bare, "--json", "-")
+    gen = json.loads(out)["generation"]
+    assert code == 0 and gen["status"] == "parity"
+    assert "uniforms equal" in gen["replay_source"]
+    assert gen["stop"]["port"] == gen["stop"]["ref"]  # EOS id and length limit: the ref's
