@@ -45,6 +45,7 @@ def test_defaults_diverge_first_at_attention_as_precision(tiny):
     assert first.entry.port_name == "kqv_out-0"
     assert first.causes[0].cause == "precision"
     assert "float16" in first.causes[0].detail
+    assert any("llama.cpp's default settings" in note for note in result.notes)
     assert max(e.rel_l2 for e in result.entries) < 5e-3
 
 

@@ -117,6 +117,8 @@ def capture_llamacpp(model_path: str | Path, tokens: Sequence[int],
                                           len(ids) + generate, callback, log)
             record = recorder.writer.meta if recorder.writer is not None else info
             record["settings"] = described
+            if "note" in described:  # compare prints a trace's notes with its report
+                record.setdefault("notes", []).append(described["note"])
             try:
                 generated = _run(llama_cpp, ctx, path, ids, generate, callback, n_vocab, log)
             finally:
