@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from ..sources.recorder import error_line
 from ..trace import TraceWriter
 from . import names
 
@@ -32,20 +33,7 @@ from . import names
 class Sink(Protocol):
     """Where recorded arrays go: a :class:`~audioparity.trace.TraceWriter` or an adapter."""
 
-    meta: dict[str, Any]
-
     def add(self, name: str, array: np.ndarray) -> None: ...
-
-
-@dataclass
-class MemorySink:
-    """Keeps the record in ``tensors`` (execution order) instead of a file."""
-
-    tensors: dict[str, np.ndarray] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def add(self, name: str, array: np.ndarray) -> None:
-        self.tensors[name] = np.array(array)
 
 
 def as_numpy(value: Any) -> np.ndarray:
@@ -129,8 +117,7 @@ def record_generation(path: str | Path, *, eos_token_id: int | list[int] | None 
     try:
         yield gen
     except BaseException as exc:
-        writer.meta.update({"incomplete": True, "error": f"{type(exc).__name__}: {exc}",
-                            "steps": gen.step})
+        writer.meta.update({"incomplete": True, "error": error_line(exc), "steps": gen.step})
         writer.close()
         raise
     writer.meta["steps"] = gen.step

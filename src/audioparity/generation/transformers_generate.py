@@ -32,7 +32,6 @@ class _RecorderSink:
 
     def __init__(self, rec: Any):
         self.rec = rec
-        self.meta = rec.writer.meta if rec.writer is not None else {}
 
     def add(self, name: str, array: np.ndarray) -> None:
         self.rec._store(name, array, None)
@@ -101,7 +100,7 @@ def _chooser(gen: GenerationRecorder, sampling: dict | None, seed: int, step_of:
 
 
 @contextlib.contextmanager
-def _recording(model: Any, path: str | Path | None, meta: dict, layers: bool,
+def _recording(model: Any, path: str | Path, meta: dict, layers: bool,
                capture_options: dict) -> Iterator[tuple[GenerationRecorder, Any]]:
     if not layers:
         with record_generation(path, meta={"model": type(model).__name__},
