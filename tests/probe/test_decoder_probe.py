@@ -121,3 +121,14 @@ def test_a_decoder_with_attention_repeats_too_and_the_axis_bug_shows():
     bad = probe_decoder(CallableDecoder(axes_swapped, codec.MIMI["sampling_rate"]),
                         probes[:3])
     assert bad.outcome("pattern").ok is False and bad.fault == "decoder"
+
+
+def test_vad_gives_a_second_opinion_on_each_output(ref_model):
+    pytest.importorskip("silero_vad")
+    probes = probe_set(codec.CODEBOOKS, codec.FRAMES, codec.CODEBOOK_SIZE,
+                       reference=codec.reference_tokens())
+    port = CallableDecoder(codec.correct_port(ref_model), codec.SR)
+    result = probe_decoder(port, probes, vad=True)
+    fractions = [o.speech_fraction for o in result.outcomes if o.verdict != "silence"]
+    assert fractions and all(0.0 <= f <= 1.0 for f in fractions)
+    assert probe_decoder(port, probes[:1]).outcomes[0].speech_fraction is None

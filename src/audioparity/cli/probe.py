@@ -166,6 +166,8 @@ def decoder(
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds a command "
                                            "may run for one probe.")] = 60.0,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random probes.")] = 0,
+    vad: Annotated[bool, typer.Option("--vad/--no-vad", help="Ask Silero VAD (extra) for a "
+                                      "second opinion on speech.")] = False,
     json_path: JsonOpt = None,
 ) -> None:
     """Probe a token→audio decoder: all-zero, constant, repeated-pattern, random in-range
@@ -210,7 +212,7 @@ def decoder(
     with progress_bar() as bar:
         task = bar.add_task("probe decoder", total=len(probes))
         result = probe_decoder(port_dec, probes, ref_dec,
-                               on_probe=lambda _: bar.advance(task))
+                               on_probe=lambda _: bar.advance(task), vad=vad)
     _print_decoder(con, result)
     write_json(json_path, {"decoder": port_dec.label,
                            "reference_decoder": None if ref_dec is None else ref_dec.label,

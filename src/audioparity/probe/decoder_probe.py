@@ -20,6 +20,7 @@ import numpy as np
 
 from ..audio.compare import compare_audio
 from ..audio.metrics import describe
+from ..audio.vad import silero_opinion
 from ..audio.verdict import GOOD_VERDICTS, classify
 from .decoders import Decoded, Decoder
 from .periodicity import periodicity
@@ -40,7 +41,8 @@ class ProbeOutcome:
     """One probe's audio and how it was judged.
 
     ``ok``: met its expectation (or matched the reference decoder); None when the decoder
-    gave no audio (``failure`` says why). ``vs_ref``: the comparison with the reference
+    gave no audio (``failure`` says why). ``speech_fraction``: Silero VAD's share of speech
+    windows (0..1) when asked for. ``vs_ref``: the comparison with the reference
     decoder's audio on the same tokens, when there is one.
     """
 
@@ -52,6 +54,7 @@ class ProbeOutcome:
     duration_s: float | None = None
     verdict: str | None = None
     periodicity: float | None = None
+    speech_fraction: float | None = None
     vs_ref: dict | None = None
     ok: bool | None = None
     why: str = ""
@@ -61,7 +64,8 @@ class ProbeOutcome:
                 "tokens_shape": list(self.tokens_shape), "ok": self.ok, "why": self.why,
                 "failure": self.failure, "sample_rate_hz": self.sr,
                 "duration_s": self.duration_s, "verdict": self.verdict,
-                "periodicity": self.periodicity, "vs_ref": self.vs_ref}
+                "periodicity": self.periodicity, "vad_speech_fraction": self.speech_fraction,
+                "vs_ref": self.vs_ref}
 
 
 @dataclass
@@ -105,7 +109,7 @@ def _hop(decoded: Decoded, frames: int) -> int | None:
     return round(len(decoded.audio) / frames)
 
 
-def _measure(probe: ProbeTokens, decoded: Decoded) -> ProbeOutcome:
+def _measure(probe: ProbeTokens, decoded: Decoded, vad: bool) -> ProbeOutcome:
     out = ProbeOutcome(probe.name, probe.expected, tuple(probe.tokens.shape))
     if decoded.failure is not None:
         out.failure, out.why = decoded.failure, decoded.failure
@@ -114,7 +118,12 @@ def _measure(probe: ProbeTokens, decoded: Decoded) -> ProbeOutcome:
     out.sr, out.duration_s = sr, len(y) / sr
     nonfinite = int(np.count_nonzero(~np.isfinite(y)))
     clean = np.where(np.isfinite(y), y, 0.0).astype(np.float32)
-    out.verdict = classify(describe(clean, sr), nonfinite=nonfinite).verdict
+    metrics = describe(clean, sr)
+    opinion = silero_opinion(clean, sr) if vad and not nonfinite and metrics.duration_s > 0.05 \
+        else None
+    out.verdict = classify(metrics, opinion, nonfinite).verdict
+    if opinion is not None and opinion.used:
+        out.speech_fraction = opinion.speech_fraction
     hop = _hop(decoded, probe.tokens.shape[-1])
     if probe.period_frames and hop and not nonfinite:
         value = periodicity(clean, probe.period_frames * hop)
@@ -227,17 +236,19 @@ def _token_agreement(probes: list[ProbeTokens]) -> str | None:
 
 def probe_decoder(decoder: Decoder, probes: list[ProbeTokens],
                   reference: Decoder | None = None,
-                  on_probe: Callable[[str], None] | None = None) -> DecoderProbe:
+                  on_probe: Callable[[str], None] | None = None,
+                  vad: bool = False) -> DecoderProbe:
     """Run every probe through ``decoder`` (and ``reference``), judge, and give the verdict.
 
-    ``on_probe(name)`` is called after each probe (progress). A decoder that crashes or
-    times out on a probe is reported on that probe; the others still run.
+    ``on_probe(name)`` is called after each probe (progress). ``vad`` asks Silero VAD (where
+    installed) for a second opinion on speech, as ``audio inspect`` does. A decoder that
+    crashes or times out on a probe is reported on that probe; the others still run.
     """
     outcomes, ref_audio, port_audio = [], {}, {}
     for probe in probes:
         decoded = decoder.decode(probe.tokens)
         port_audio[probe.name] = decoded
-        outcome = _measure(probe, decoded)
+        outcome = _measure(probe, decoded, vad)
         if reference is not None and probe.name != "port":  # port tokens: vs ref tokens
             ref_audio[probe.name] = reference.decode(probe.tokens)
         if outcome.failure is None:
