@@ -114,3 +114,17 @@ def test_the_extra_missing_is_one_line(cli, tmp_path, monkeypatch):
     one_line_error(*cli("capture", "llamacpp", tmp_path / "m.gguf", "--tokens", "1", "-o",
                         tmp_path / "t.safetensors"),
                    "llama-cpp-python is not installed", "audioparity[llamacpp]")
+
+
+def test_metadata_that_contradicts_the_tensors_is_one_line(cli, tiny, tmp_path):
+    """A GGUF claiming 8 heads for 4 heads' weights: llama.cpp refuses it at load."""
+    from tiny_lm import write_gguf
+
+    tiny.model.config.num_attention_heads = 8
+    try:
+        path = write_gguf(tiny.model, tmp_path / "heads.gguf")
+    finally:
+        tiny.model.config.num_attention_heads = 4
+    one_line_error(*cli("capture", "llamacpp", path, "--tokens", "1 2", "-o",
+                        tmp_path / "t.safetensors"),
+                   "heads.gguf: llama.cpp cannot load it", "has wrong shape")
