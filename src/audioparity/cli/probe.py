@@ -41,9 +41,9 @@ def conditioning(
                                       "first loss (all: a large number).")] = 12,
     json_path: JsonOpt = None,
 ) -> None:
-    """Does each layer depend on the conditioning (prompt, speaker embedding, mu, the text a
-    DiT cross-attends to) as much in the port as in the reference?
+    """Does each layer depend on the condition as much in the port as in the reference?
 
+    The condition: a prompt, a speaker embedding, mu, the text a DiT cross-attends to.
     Each implementation is run twice, under conditions A and B, and traced; every tensor
     gets the normalised difference between its A and B values. With --ref and --port, the
     first tensor where the reference still depends on the condition and the port does not
@@ -170,10 +170,11 @@ def decoder(
                                       "second opinion on speech.")] = False,
     json_path: JsonOpt = None,
 ) -> None:
-    """Probe a token→audio decoder: all-zero, constant, repeated-pattern, random in-range
-    and the reference's tokens; each output judged (silence / periodic / speech-like) or,
-    with a reference decoder, compared with its output on the same tokens — and a verdict
-    on whether the decoder or its input is at fault.
+    """Feed a token→audio decoder chosen tokens: is the decoder or its input at fault?
+
+    Probes: all-zero, constant, repeated-pattern, random in-range and the reference's
+    tokens; each output judged (silence / periodic / speech-like) or, with a reference
+    decoder, compared with its output on the same tokens.
 
     A command that times out or crashes on a probe is reported on that probe. Exit 0 when
     every probe is as expected, 1 when one is not, 2 when nothing could be checked.
