@@ -189,8 +189,9 @@ def _why(c: GenerationComparison, ref: GenerationRecord, port: GenerationRecord)
     eos = set(ref.eos or [])
     if a is not None:
         at = a["step"]
-        if a["ref_token"] in eos and port.has_logits and \
-                np.all(np.isneginf(port.logits(at)[a["sequence"], sorted(eos)])):
+        row = port.logits(at)[a["sequence"]] if port.has_logits else None
+        if a["ref_token"] in eos and row is not None and \
+                np.all(np.isneginf(row[[e for e in sorted(eos) if e < row.size]])):
             out.append(f"the port masks EOS: its EOS logit is -inf at step {at}, where the "
                        "reference emits EOS")
         elif a["ref_token"] in eos:
