@@ -11,7 +11,7 @@ import pytest
 pytest.importorskip("diffusers")
 pytest.importorskip("transformers")
 
-import conditioned
+import conditioned_models as conditioned
 
 from audioparity.probe import probe_conditioning
 

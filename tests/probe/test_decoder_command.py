@@ -14,10 +14,10 @@ import pytest
 
 pytest.importorskip("transformers")
 
-import codec
+import codec_decoders as codec
 
 HERE = Path(__file__).parent
-REF_CALLABLE = f"{HERE / 'codec.py'}:reference_decode"
+REF_CALLABLE = f"{HERE / 'codec_decoders.py'}:reference_decode"
 
 SCRIPT = """\
 import sys, time

@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
-import codec
+import codec_decoders as codec
 import torch
 
 from audioparity.probe.decoder_probe import probe_decoder

@@ -1,5 +1,6 @@
-"""A real codec decoder for the decoder probes: transformers ``DacModel`` (tiny config,
-random weights) decoding codes ``[B, Q, T]`` to audio, and ports of it with planted bugs."""
+"""Real codec decoders for the decoder probes: transformers ``DacModel`` and ``MimiModel``
+(tiny configs, random weights) decoding codes ``[B, Q, T]`` to audio, and ports of the DAC
+decoder with planted bugs."""
 
 from __future__ import annotations
 
@@ -89,7 +90,7 @@ def _cached_reference() -> DacModel:
 
 
 def reference_decode(tokens: np.ndarray) -> tuple[np.ndarray, int]:
-    """The reference decoder as a probe callable (``--ref-callable codec.py:reference_decode``)."""
+    """The reference decoder as a probe callable (``--ref-callable codec_decoders.py:reference_decode``)."""
     return decode_with(_cached_reference())(tokens), SR
 
 
