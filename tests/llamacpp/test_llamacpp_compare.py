@@ -5,6 +5,7 @@ GGUF-metadata bugs each found at its node and named."""
 from __future__ import annotations
 
 import pytest
+from tiny_lm import PROMPT
 
 from audioparity.compare import compare_traces
 
@@ -105,3 +106,29 @@ def test_the_family_map_covers_qwen2_and_llama(llama_cpp, tmp_path, arch, pairs,
         assert paired["Kcur-1#2"] == "model.layers.1.self_attn.apply_rotary_pos_emb:in1"
     else:
         assert not any(p.startswith(("Qcur", "Kcur")) for p in paired)
+
+
+def test_generation_steps_compare_with_transformers_generate(tiny, tmp_path):
+    """transformers' generate (KV cache) captured per step against llama.cpp's decode
+    steps: @0/ the prompt, @1/ and @2/ one token each, at parity step by step."""
+    import torch
+
+    from audioparity.sources.llamacpp import capture_llamacpp
+    from audioparity.sources.torch_capture import capture
+
+    model = tiny.model
+    ref = tmp_path / "ref-steps.safetensors"
+    rope = f"{type(model).__module__}.apply_rotary_pos_emb"
+    with torch.no_grad(), capture(model, ref, functions=(rope,), inputs=True, steps=True):
+        model.generate(torch.tensor([PROMPT]), max_new_tokens=3, do_sample=False,
+                       use_cache=True)
+    port = tmp_path / "llama-steps.safetensors"
+    capture_llamacpp(tiny.gguf(), PROMPT, port, generate=2)
+    result = compare_traces(ref, port)
+    assert result.status == "parity", [(e.name, e.port_name) for e in result.failing]
+    steps = {e.name.split("/", 1)[0] for e in result.entries}
+    # generate computes the prompt step's logits for the last position only, llama.cpp for
+    # every token: that one pair has no common shape and stays unaligned
+    assert steps == {"@0", "@1", "@2"} and len(result.entries) == 3 * 79 - 1
+    assert "@0/result_output" not in {e.port_name for e in result.entries}
+    assert {e.port_name for e in result.entries} >= {"@2/Qcur-3#2", "@2/result_output"}
