@@ -165,3 +165,20 @@ def test_callable_port_against_callable_reference_writes_json(cli, tmp_path):
     assert payload["status"] == "ok" and payload["fault"] == "none"
     assert payload["codebooks"] == codec.CODEBOOKS and payload["frames"] == codec.FRAMES
     assert payload["compared_with_reference_decoder"] is True
+
+
+def test_wav_dir_keeps_every_decode_to_listen_to(cli, tmp_path):
+    import soundfile as sf
+
+    np.save(tmp_path / "t.npy", codec.reference_tokens())
+    code, out, err = cli("probe", "decoder", "--callable", REF_CALLABLE, "--ref-callable",
+                         REF_CALLABLE, "--tokens", tmp_path / "t.npy", "--codebook-size",
+                         codec.CODEBOOK_SIZE, "--wav-dir", tmp_path / "wavs")
+    assert code == 0, err
+    names = sorted(p.name for p in (tmp_path / "wavs").iterdir())
+    assert names == sorted(f"{n}{s}.wav" for n in ("zeros", "constant", "pattern", "random",
+                                                   "reference") for s in ("", ".ref"))
+    y, sr = sf.read(tmp_path / "wavs" / "reference.wav", dtype="float32")
+    expected = codec.reference_decode(codec.reference_tokens())[0][0]
+    assert sr == codec.SR and np.allclose(y, expected, atol=1e-6)
+    assert "audio: 10 WAV files in" in out

@@ -168,6 +168,9 @@ def decoder(
     seed: Annotated[int, typer.Option("--seed", help="Seed of the random probes.")] = 0,
     vad: Annotated[bool, typer.Option("--vad/--no-vad", help="Ask Silero VAD (extra) for a "
                                       "second opinion on speech.")] = False,
+    wav_dir: Annotated[Path | None, typer.Option(
+        "--wav-dir", help="Write each probe's audio there to listen to: PROBE.wav, and "
+                          "PROBE.ref.wav from the reference decoder.")] = None,
     json_path: JsonOpt = None,
 ) -> None:
     """Feed a token→audio decoder chosen tokens: is the decoder or its input at fault?
@@ -215,6 +218,9 @@ def decoder(
         result = probe_decoder(port_dec, probes, ref_dec,
                                on_probe=lambda _: bar.advance(task), vad=vad)
     _print_decoder(con, result)
+    if wav_dir is not None:
+        written = _write_wavs(wav_dir, result)
+        con.print(f"audio: {len(written)} WAV files in {escape(str(wav_dir))}")
     write_json(json_path, {"decoder": port_dec.label,
                            "reference_decoder": None if ref_dec is None else ref_dec.label,
                            "tokens": None if tokens is None else str(tokens),
@@ -226,6 +232,26 @@ def decoder(
         raise InputError(port_dec.label, f"no probe gave audio, nothing could be checked "
                                          f"(first: {first})")
     raise typer.Exit(_EXIT[result.status])
+
+
+def _write_wavs(folder: Path, result) -> list[Path]:
+    """Each decoded probe as float WAV in ``folder`` (written atomically)."""
+    import numpy as np
+    import soundfile as sf
+
+    from ..atomic import atomic_path
+
+    written = []
+    for suffix, decodes in (("", result.audio), (".ref", result.ref_audio)):
+        for name, decoded in decodes.items():
+            if decoded.audio is None:
+                continue
+            target = folder / f"{name}{suffix}.wav"
+            with atomic_path(target) as tmp:
+                sf.write(str(tmp), np.nan_to_num(decoded.audio), decoded.sr, subtype="FLOAT",
+                         format="WAV")
+            written.append(target)
+    return written
 
 
 def _print_decoder(con: Console, result) -> None:

@@ -78,6 +78,10 @@ class DecoderProbe:
     detail: str
     compared: bool
     notes: list[str] = field(default_factory=list)
+    audio: dict[str, Decoded] = field(default_factory=dict, repr=False)
+    """Each probe's decode by the port decoder (for listening; not in the JSON)."""
+    ref_audio: dict[str, Decoded] = field(default_factory=dict, repr=False)
+    """Each probe's decode by the reference decoder, where there is one."""
 
     @property
     def checked(self) -> bool:
@@ -271,7 +275,7 @@ def probe_decoder(decoder: Decoder, probes: list[ProbeTokens],
     if reference is None:
         fault, detail = _fault_alone(outcomes)
         return _with_failures(DecoderProbe(outcomes, fault, detail, compared=False,
-                                           notes=notes))
+                                           notes=notes, audio=port_audio))
     port_vs_ref_tokens = None
     port_out = next((o for o in outcomes if o.name == "port"), None)
     if port_out is not None and port_out.failure is None and "reference" in ref_audio:
@@ -283,7 +287,8 @@ def probe_decoder(decoder: Decoder, probes: list[ProbeTokens],
     fault, detail = _fault_with_ref(outcomes, port_vs_ref_tokens)
     if not any(o.failure is None and o.vs_ref for o in outcomes):
         fault, detail = "unknown", "the reference decoder gave no audio to compare with"
-    return _with_failures(DecoderProbe(outcomes, fault, detail, compared=True, notes=notes))
+    return _with_failures(DecoderProbe(outcomes, fault, detail, compared=True, notes=notes,
+                                       audio=port_audio, ref_audio=ref_audio))
 
 
 def _with_failures(result: DecoderProbe) -> DecoderProbe:
