@@ -128,3 +128,12 @@ def test_metadata_that_contradicts_the_tensors_is_one_line(cli, tiny, tmp_path):
     one_line_error(*cli("capture", "llamacpp", path, "--tokens", "1 2", "-o",
                         tmp_path / "t.safetensors"),
                    "heads.gguf: llama.cpp cannot load it", "has wrong shape")
+
+
+def test_sizes_and_token_lists_parse():
+    from audioparity.cli.capture import parse_size, parse_tokens
+
+    assert parse_size("2GiB", "--x") == 2 * 1024**3  # exact: integer bytes
+    assert parse_size("512M", "--x") == 512 * 1024**2  # exact
+    assert parse_size("1048576", "--x") == 1048576  # exact
+    assert parse_tokens(" 1, 2\n3 ") == [1, 2, 3]  # exact: parsed literals

@@ -120,16 +120,13 @@ def capture_llamacpp(model_path: str | Path, tokens: Sequence[int],
             if "note" in described:  # compare prints a trace's notes with its report
                 record.setdefault("notes", []).append(described["note"])
             try:
-                generated = _run(llama_cpp, ctx, path, ids, generate, callback, n_vocab, log)
-            finally:
+                _run(llama_cpp, ctx, path, ids, generate, callback, n_vocab, log, generated)
+            finally:  # a partial trace keeps what the run did too
                 llama_cpp.llama_free(ctx)
+                record.update({"generated": generated, "unread": callback.unread,
+                               "qtypes": callback.qtypes})
         finally:
             llama_cpp.llama_model_free(model)
-        record["generated"] = generated
-        if callback.unread:
-            record["unread"] = callback.unread
-        if callback.qtypes:
-            record["qtypes"] = callback.qtypes
         if not recorder.names:
             raise InputError(path, f"no node recorded ({callback.nodes_seen} seen): "
                                    "--include/--exclude keep none of them")
@@ -239,9 +236,10 @@ def _new_context(llama_cpp: Any, model: Any, path: Path, settings: Settings, n_p
 
 
 def _run(llama_cpp: Any, ctx: Any, path: Path, prompt: list[int], generate: int,
-         callback: EvalCallback, n_vocab: int, log: collections.deque) -> list[int]:
-    """Decode the prompt (and ``generate`` more tokens, greedily); the generated ids."""
-    generated: list[int] = []
+         callback: EvalCallback, n_vocab: int, log: collections.deque,
+         generated: list[int]) -> None:
+    """Decode the prompt (and ``generate`` more tokens, greedily, appended to
+    ``generated``)."""
     step_tokens, position = prompt, 0
     for step in range(generate + 1):
         callback.start_step(step if generate else None)
@@ -253,7 +251,6 @@ def _run(llama_cpp: Any, ctx: Any, path: Path, prompt: list[int], generate: int,
         next_id = int(np.argmax(np.ctypeslib.as_array(logits, shape=(n_vocab,))))
         generated.append(next_id)
         step_tokens = [next_id]
-    return generated
 
 
 def _decode(llama_cpp: Any, ctx: Any, path: Path, tokens: list[int], position: int,
