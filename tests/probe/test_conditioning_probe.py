@@ -141,3 +141,22 @@ def test_callables_traced_in_memory_name_the_lost_layer(t5_models):
     assert result.first_lost.name == "encoder.embed_tokens"
     assert result.counts()["lost"] == len(result.tensors) - result.counts().get(
         "independent", 0)
+
+
+def test_port_names_are_paired_by_compares_alignment(dit_traces, tmp_path):
+    """A port that dumps ``.npz`` under a wrapper prefix (``dit.transformer_blocks.0…``)
+    is paired with the reference by compare's matchers, not by exact names."""
+    import numpy as np
+
+    from audioparity.trace import open_trace
+
+    renamed = []
+    for k, path in enumerate(dit_traces["zeroed"]):
+        with open_trace(path) as trace:
+            arrays = {f"dit.{name}": np.asarray(trace.read(name)) for name in trace.names}
+        np.savez(tmp_path / f"port_{k}.npz", **arrays)
+        renamed.append(tmp_path / f"port_{k}.npz")
+    result = probe_conditioning(dit_traces["ref"], tuple(renamed))
+    assert result.first_lost.name == "transformer_blocks.0.attn2.to_k"
+    assert result.first_lost.port_name == "dit.transformer_blocks.0.attn2.to_k"
+    assert result.first_lost.aligned_by != "name"
