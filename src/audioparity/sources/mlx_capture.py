@@ -58,6 +58,11 @@ class MLXRecorder(Recorder):
             return np.stack([arr.real, arr.imag], axis=-1), self.dtype
         return np.array(array), self.dtype
 
+    def is_complex(self, array: Any) -> bool:
+        import mlx.core as mx
+
+        return bool(mx.issubdtype(array.dtype, mx.complexfloating))
+
 
 def torch_style_path(model: Any, name: str) -> str:
     """The torch capture's name for the submodule at MLX path ``name`` of ``model``.

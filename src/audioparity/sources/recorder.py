@@ -45,6 +45,7 @@ class Recorder:
     step: int | None = None
     incomplete: bool = False
     error: str | None = None
+    complex_names: list[str] = field(default_factory=list)  # stored as real/imag views
     _repeats: dict[str, int] = field(default_factory=dict)
     _stack: list[str] = field(default_factory=list)
 
@@ -69,6 +70,11 @@ class Recorder:
     def to_numpy(self, tensor: Any) -> tuple[np.ndarray, str | None]:
         """(array, dtype to store it as; None keeps the array's)."""
         raise NotImplementedError
+
+    def is_complex(self, tensor: Any) -> bool:
+        """Whether ``tensor`` is complex (stored as its real/imag view, named in the meta's
+        ``complex`` list so that a reader can rebuild it)."""
+        return False
 
     def next_step(self) -> None:
         """Open the next generation step: later names get the ``@k/`` prefix."""
@@ -125,7 +131,10 @@ class Recorder:
     def _record_one(self, name: str, tensor: Any) -> None:
         if self.truncated or name in self.tensors or (self.writer and name in self.writer):
             return
+        stored = len(self.names)
         self._store(name, *self.to_numpy(tensor))
+        if len(self.names) > stored and self.is_complex(tensor):
+            self.complex_names.append(name)
 
     def _store(self, name: str, arr: np.ndarray, store_as: str | None) -> None:
         nbytes = arr.size * (2 if store_as in ("bfloat16", "float16") else arr.dtype.itemsize)
@@ -151,6 +160,8 @@ class Recorder:
                                      "incomplete": self.incomplete})
             if self.error is not None:
                 self.writer.meta["error"] = self.error
+            if self.complex_names:
+                self.writer.meta["complex"] = self.complex_names
             self.writer.close()
 
     def fail(self, exc: BaseException) -> None:

@@ -49,6 +49,9 @@ class TorchRecorder(Recorder):
             return t.float().cpu().numpy(), self.dtype
         return t.cpu().numpy(), self.dtype
 
+    def is_complex(self, tensor: Any) -> bool:
+        return bool(tensor.is_complex())
+
 
 def forward_slots(module: Any, cache: SlotCache) -> InputSlots | None:
     """The parameters of ``module.forward``, cached per class (an instance override is read
