@@ -37,7 +37,8 @@ HOOK = "hook"
 def callable_runner(fn: Callable[..., Any]) -> ComponentRunner:
     """Run ``fn`` on recorded inputs (NumPy, placed by parameter)."""
     def run(inputs: Slots) -> Slots:
-        args, kwargs = place({k: np.array(v) for k, v in inputs.items()}, fn)
+        args, kwargs = place({k: v if isinstance(v, tuple) else np.array(v)
+                              for k, v in inputs.items()}, fn)
         return as_outputs(fn(*args, **kwargs))
 
     return run

@@ -122,7 +122,7 @@ def run_isolated(driver: Port, call: RecordedCall, rtol: float | None,
     except MissingComponent as exc:
         return error_check(str(exc), "not run"), {}
     try:
-        outputs = runner(call.inputs)
+        outputs = runner({**call.inputs, **call.implied})
     except Exception as exc:  # noqa: BLE001 - a raising component is reported in its row
         return error_check(f"raised {error_line(exc)}"), {}
     if not outputs:
@@ -264,8 +264,8 @@ def explain_isolated(ref: Trace, call: RecordedCall, outputs: Slots, check: Chec
     port_out = comparable(outputs[wrong.index])
     out_name = call.name if wrong.index == 0 else f"{call.name}:out{wrong.index}"
 
-    def get_ref(name: str):
-        return read_tensor(ref, name) if name in ref else None
+    def get_ref(name: str):  # as stored: complex inputs as their real/imag axis
+        return ref.read(name) if name in ref else None
 
     def get_port(name: str):
         if name == out_name:

@@ -3,7 +3,8 @@
 The file is a native trace (safetensors) holding the reference's recorded inputs under
 their trace names (``decoder:in0`` …); its metadata lists, per component, the input names
 and the output names the port should write back (``decoder``, ``decoder:out1`` …) with the
-reference's shapes. ``audioparity isolate REF --outputs FILE`` then reads the port's file
+reference's shapes, and under ``complex`` the inputs stored as a trailing (real, imag)
+axis. ``audioparity isolate REF --outputs FILE`` then reads the port's file
 (docs/isolate.md shows the few lines a port adds).
 """
 
@@ -33,6 +34,10 @@ def export_inputs(reference: str | Path | Trace, components: Sequence[str],
         described[name] = {
             "inputs": {n: list(ref.info(n).shape) for _, n in sorted(inputs.items())},
             "outputs": {n: list(ref.info(n).shape) for _, n in sorted(outputs.items())}}
-    write_trace(path, tensors, {"source": "audioparity isolate export",
-                                "reference": str(ref.path), "components": described})
+    complex_names = [n for n, a in tensors.items() if a.dtype.kind == "c"]
+    meta = {"source": "audioparity isolate export", "reference": str(ref.path),
+            "components": described}
+    if complex_names:  # stored as a trailing (real, imag) axis, as the captures do
+        meta["complex"] = complex_names
+    write_trace(path, tensors, meta)
     return described

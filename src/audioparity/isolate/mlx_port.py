@@ -49,8 +49,12 @@ def submodule(model: Any, name: str) -> Any:
 def call_module(module: Any, inputs: Slots) -> Any:
     import mlx.core as mx
 
-    args, kwargs = place({k: mx.array(np.array(v)) for k, v in inputs.items()},
-                         module.__call__)
+    def convert(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return tuple(convert(v) for v in value)
+        return mx.array(np.array(value))
+
+    args, kwargs = place({k: convert(v) for k, v in inputs.items()}, module.__call__)
     return module(*args, **kwargs)
 
 

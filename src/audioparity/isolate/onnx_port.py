@@ -38,7 +38,8 @@ def session_runner(session: Any) -> ComponentRunner:
     if isinstance(session, (str, Path)):
         session = open_session(session)
 
-    def run(inputs: Slots) -> Slots:
+    def run(given: Slots) -> Slots:
+        inputs = {k: v for k, v in given.items() if isinstance(k, int)}  # tensors only
         graph_inputs = session.get_inputs()
         if len(graph_inputs) != len(inputs):
             names = [i.name for i in graph_inputs]

@@ -17,8 +17,11 @@ import numpy as np
 
 #: input index -> array, as recorded; output index -> array, as returned
 Slots = dict[int, np.ndarray]
+#: what a component is called with: recorded inputs by index, and values the trace implies
+#: by parameter name (``position_embeddings``; see :func:`.values.place`)
+CallInputs = dict[int | str, Any]
 #: runs one component on the reference's inputs and returns its outputs
-ComponentRunner = Callable[[Slots], Slots]
+ComponentRunner = Callable[[CallInputs], Slots]
 #: ``run(root_inputs, watch, replace, seen)``: the whole port on the reference's root
 #: inputs; the outputs of each watched component (its first call) and of the root
 #: (``"output"``) go into ``seen`` as they appear (so a run that raises keeps what it

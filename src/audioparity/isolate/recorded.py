@@ -45,6 +45,8 @@ class RecordedCall:
     outputs: dict[int, np.ndarray] = field(default_factory=dict)
     module_type: str | None = None
     stored: dict[int, str] = field(default_factory=dict)
+    #: keyword values the trace implies (see :func:`implied_keywords`)
+    implied: dict[str, object] = field(default_factory=dict)
 
 
 def split_slot(name: str) -> tuple[str, str, int]:
@@ -75,11 +77,17 @@ def _slot_index(trace: Trace) -> dict[str, tuple[dict[int, str], dict[int, str]]
 
 
 def read_tensor(trace: Trace, name: str) -> np.ndarray:
-    """A tensor as the module saw it: a complex one (stored real/imag) back to complex."""
+    """A tensor as the module saw it: a complex one (stored as a trailing real/imag axis:
+    a complex dtype in the file, or named in the meta's ``complex`` list, as the captures
+    write them) back to complex."""
     array = np.asarray(trace.read(name))
-    complex_dtype = trace.info(name).from_complex
-    if complex_dtype is not None:
-        array = (array[..., 0] + 1j * array[..., 1]).astype(complex_dtype)
+    info = trace.info(name)
+    listed = trace.meta.get("complex") if isinstance(trace.meta, dict) else None
+    if info.from_complex is not None or (isinstance(listed, list) and name in listed
+                                         and array.shape[-1:] == (2,)):
+        dtype = info.from_complex or ("complex128" if array.dtype == np.float64
+                                      else "complex64")
+        array = (array[..., 0] + 1j * array[..., 1]).astype(dtype)
     return array
 
 
@@ -112,7 +120,22 @@ def recorded_call(trace: Trace, name: str, modules: dict[str, str] | None = None
     return RecordedCall(name, {k: read_tensor(trace, n) for k, n in sorted(inputs.items())},
                         {k: read_tensor(trace, n) for k, n in sorted(outputs.items())},
                         (modules or {}).get(split_name(name)[1]),
-                        {k: trace.info(n).dtype for k, n in outputs.items()})
+                        {k: trace.info(n).dtype for k, n in outputs.items()},
+                        implied_keywords(trace, name))
+
+
+def implied_keywords(trace: Trace, name: str) -> dict[str, object]:
+    """Non-tensor arguments the trace still holds: transformers decoder layers and
+    attention take ``position_embeddings=(cos, sin)``, a tuple the capture does not record,
+    but the enclosing model's ``rotary_emb`` recorded both as its outputs."""
+    step, path, _ = split_name(name)
+    parts = path.split(".")
+    for depth in range(len(parts) - 1, -1, -1):
+        rotary = f"{step}{'.'.join([*parts[:depth], 'rotary_emb'])}"
+        if rotary in trace and f"{rotary}:out1" in trace:
+            return {"position_embeddings": (read_tensor(trace, rotary),
+                                             read_tensor(trace, f"{rotary}:out1"))}
+    return {}
 
 
 def execution_order(trace: Trace, names: list[str]) -> list[str]:

@@ -70,8 +70,13 @@ def call_module(module: Any, inputs: Slots) -> Any:
     import torch
 
     dtype, device = _target(module)
-    args, kwargs = place({k: to_torch(v, dtype, device) for k, v in inputs.items()},
-                         module.forward)
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, tuple):
+            return tuple(convert(v) for v in value)
+        return to_torch(value, dtype, device)
+
+    args, kwargs = place({k: convert(v) for k, v in inputs.items()}, module.forward)
     with torch.no_grad():
         return module(*args, **kwargs)
 
