@@ -189,13 +189,13 @@ def _opened(pair: tuple[TraceLike, TraceLike], side: str) -> tuple[Trace, Trace]
     return a, b
 
 
-def _float_names(trace: Trace) -> list[str]:
+def _numeric_names(trace: Trace) -> list[str]:
     return [i.name for i in trace.infos() if i.is_float or i.dtype.startswith(("int", "uint"))]
 
 
 def _single(a: Trace, b: Trace) -> ConditioningProbe:
     tensors = []
-    for name in _float_names(a):
+    for name in _numeric_names(a):
         d = _pair_dependence(a, b, name)
         verdict = "shape" if d is None else "depends" if d >= LIVE else "independent"
         tensors.append(TensorDependence(name, name, a.info(name).shape, d, d, verdict))
