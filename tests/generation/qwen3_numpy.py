@@ -9,7 +9,9 @@ Planted bugs (seed 000's situations):
 - ``eos_suppressed``: the EOS logit is masked (-inf) before choosing, so the talker never
   stops and runs to the length limit;
 - ``temperature_twice``: the sampler divides the logits by the temperature twice: the logits
-  are right, the sampled tokens are not — visible only when both sides take the same draws.
+  are right, the sampled tokens are not — visible only when both sides take the same draws;
+- ``stale_cache``: the KV cache keeps only the prompt (each new step's keys and values are
+  used once, never stored): from step 2 the talker sees the prompt and one token, and loops.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from audioparity.examples.numpy_port import (
 )
 from audioparity.generation import inverse_cdf
 
-BUGS = ("rope_interleaved", "eos_suppressed", "temperature_twice")
+BUGS = ("rope_interleaved", "eos_suppressed", "temperature_twice", "stale_cache")
 ROPE_LAYER = 0
 
 Record = Callable[[str, np.ndarray], None]
@@ -101,10 +103,13 @@ class Qwen3Numpy:
         record(f"{p}.apply_rotary_pos_emb:out1", k)
         if len(self.cache) <= i:
             self.cache.append((k, v))
+            keys, values = k, v
         else:
             old_k, old_v = self.cache[i]
-            self.cache[i] = (np.concatenate([old_k, k], 2), np.concatenate([old_v, v], 2))
-        k_all, v_all = (repeat_kv(a, heads // kv) for a in self.cache[i])
+            keys, values = np.concatenate([old_k, k], 2), np.concatenate([old_v, v], 2)
+            if self.bug != "stale_cache":
+                self.cache[i] = (keys, values)
+        k_all, v_all = repeat_kv(keys, heads // kv), repeat_kv(values, heads // kv)
         scores = q @ k_all.transpose(0, 1, 3, 2) / np.float32(np.sqrt(d))
         total = k_all.shape[2]  # query j sits at position total - t + j: sees keys up to it
         visible = np.arange(total)[None, :] <= (total - t + np.arange(t))[:, None]

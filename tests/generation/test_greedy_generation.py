@@ -87,3 +87,16 @@ def test_combined_report_of_the_json_draws_the_step_chart(cli, talker, tmp_path)
     text = (tmp_path / "all.html").read_text()
     assert code == 1 and 'class="step-chart"' in text
     assert "first differing step 0" in text and "rope_variant" in text
+
+
+def test_a_kv_cache_that_keeps_only_the_prompt_is_located_at_step_two(cli, talker):
+    code, result, _ = _compare(cli, talker, talker.port("greedy_stale", "stale_cache"))
+    gen = result["generation"]
+    assert code == 1 and gen["status"] == "divergent"
+    # steps 0 and 1 need no stored step: the first step that reads one is 2
+    assert gen["first_logits_divergence"]["step"] == 2
+    assert gen["first_logits_divergence"]["kl"] > gen["kl_tol"]
+    first = result["first_divergence"]["name"]
+    assert first == "@2/model.layers.0.self_attn.o_proj"  # attention, where the cache is read
+    assert gen["why"][0] == f"step 2's first divergent tensor: {first}"
+    assert "logits first differ at step 2" in gen["headline"]

@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError, UsageError
+from ..tokens.codebooks import STUCK_SHARE
+from ..tokens.loops import longest_repeat
 from ..trace import Trace
 from .names import LOGITS, is_generation_name, parse_step, step_name
 from .record import GenerationRecord, read_record
@@ -52,6 +54,7 @@ class GenerationComparison:
     replay_source: str | None
     first_argmax_mismatch: dict | None
     first_token_mismatch: dict | None
+    first_logits_divergence: dict | None
     kl_tol: float
     why: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -87,12 +90,18 @@ class GenerationComparison:
         step = parse_step(name)[0]
         return step is None or step < self.compared_steps
 
+    @property
+    def first_bad_step(self) -> int | None:
+        """The first step whose logits diverge (KL, non-finite values or the argmax)."""
+        marks = [m["step"] for m in (self.first_logits_divergence,
+                                     self.first_argmax_mismatch) if m is not None]
+        return min(marks) if marks else None
+
     def locate(self, first_divergence: Any) -> None:
-        """Name the first divergent tensor (and its best cause) of the step whose argmax
-        first differs, when the per-tensor comparison found it there."""
-        a = self.first_argmax_mismatch
+        """Name the first divergent tensor (and its best cause) of the first step whose
+        logits diverge, when the per-tensor comparison found it there."""
         step = parse_step(first_divergence.name)[0]
-        if a is None or step != a["step"]:
+        if step is None or step != self.first_bad_step:
             return
         causes = [c for c in first_divergence.causes if c.cause != "unknown"]
         why = f" ({causes[0].cause}, {causes[0].confidence:.2f})" if causes else ""
@@ -110,6 +119,10 @@ class GenerationComparison:
             return (f"generation parity: {len(self.steps)} steps, same tokens, "
                     f"{self.ref_stop.describe()}")
         parts = []
+        d = self.first_logits_divergence
+        if d is not None and (self.first_argmax_mismatch is None
+                              or d["step"] < self.first_argmax_mismatch["step"]):
+            parts.append(f"logits first differ at step {d['step']} (KL {d['kl']:.3g} nats)")
         if self.first_argmax_mismatch is not None:
             a = self.first_argmax_mismatch
             parts.append(f"first argmax differs at step {a['step']} "
@@ -122,9 +135,6 @@ class GenerationComparison:
                 self.ref_stop.content_steps != self.port_stop.content_steps:
             parts.append(f"stop: ref {self.ref_stop.describe()}, port "
                          f"{self.port_stop.describe()}")
-        if not parts:
-            kl = self.kl_max
-            parts.append(f"logits differ (KL up to {kl:.3g} nats > {self.kl_tol:g})")
         return "generation divergent: " + "; ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
@@ -136,6 +146,7 @@ class GenerationComparison:
                 "replayed": self.replayed, "replay_source": self.replay_source,
                 "first_argmax_mismatch": self.first_argmax_mismatch,
                 "first_token_mismatch": self.first_token_mismatch,
+                "first_logits_divergence": self.first_logits_divergence,
                 "top1_agreement": self.top1_agreement, "kl_max": self.kl_max,
                 "kl_tol": self.kl_tol, "top_k": TOP_K, "why": self.why, "notes": self.notes,
                 "steps": [s.to_json() for s in self.steps]}
@@ -182,6 +193,13 @@ def _first_argmax_mismatch(steps: list[StepResult]) -> dict | None:
     return None
 
 
+def _first_logits_divergence(steps: list[StepResult], kl_tol: float) -> dict | None:
+    for s in steps:
+        if s.nonfinite or (s.kl is not None and s.kl > kl_tol):
+            return {"step": s.step, "kl": s.kl, "max_abs": s.max_abs, "nonfinite": s.nonfinite}
+    return None
+
+
 def _why(c: GenerationComparison, ref: GenerationRecord, port: GenerationRecord) -> list[str]:
     """Plain-language reasons for what differs, most specific first."""
     out = []
@@ -220,6 +238,11 @@ def _why(c: GenerationComparison, ref: GenerationRecord, port: GenerationRecord)
         out.append(f"the port never emits EOS: it runs to the length limit "
                    f"({c.port_stop.steps} steps; the reference stops at step "
                    f"{c.ref_stop.eos_step})")
+        stuck = longest_repeat(port.tokens[:, 0])
+        if stuck is not None and stuck.length >= STUCK_SHARE * port.steps:
+            out.append(f"the port is stuck: from step {stuck.start} it repeats "
+                       f"{'one token' if stuck.period == 1 else f'a cycle of {stuck.period}'} "
+                       f"for {stuck.length} of its {port.steps} steps")
     elif c.port_stop.kind == "eos_ignored":
         out.append(f"the port emits EOS at step {c.port_stop.eos_step} but does not stop: "
                    "its stop check misses the EOS id")
@@ -280,8 +303,8 @@ def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
     port_stop = find_stop(port.tokens, port.eos or ref.eos, ref.max_new_tokens)
     argmax = _first_argmax_mismatch(steps)
     token = _first_token_mismatch(steps)
-    logits_bad = argmax is not None or any(
-        s.nonfinite or (s.kl is not None and s.kl > kl_tol) for s in steps)
+    logits = _first_logits_divergence(steps, kl_tol)
+    logits_bad = argmax is not None or logits is not None
     ends_differ = ref_stop.kind != port_stop.kind or \
         ref_stop.content_steps != port_stop.content_steps
     if logits_bad or (deterministic and (token is not None or ends_differ)):
@@ -298,6 +321,6 @@ def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
     if ref.sampled and not replayed and status == "parity":
         notes.append("sampled without the reference's draws, yet every token agrees")
     result = GenerationComparison(status, ref_stop, port_stop, steps, len(steps), ref.sampled,
-                                  replayed, source, argmax, token, kl_tol, notes=notes)
+                                  replayed, source, argmax, token, logits, kl_tol, notes=notes)
     result.why = _why(result, ref, port)
     return result

@@ -11,18 +11,24 @@ from ..report.numbers import format_metric
 from .compare import GenerationComparison
 from .draws import DrawsComparison
 
-#: steps shown before the first differing step (all of them when the generation agrees,
-#: up to this many)
+#: steps shown before each first differing step; the last steps shown when all agree
 STEPS_BEFORE, STEPS_SHOWN = 4, 12
 
 
+def _marks(gen: GenerationComparison) -> set[int]:
+    """Steps where something first differs: the logits, the argmax, the token."""
+    return {m["step"] for m in (gen.first_logits_divergence, gen.first_argmax_mismatch,
+                                gen.first_token_mismatch) if m}
+
+
 def _shown(gen: GenerationComparison) -> list[int]:
-    """Indices into ``gen.steps`` to show: the last few before the first difference and it."""
+    """Indices into ``gen.steps`` to show: each first difference and the few steps before
+    it; the last steps when everything agrees."""
     n = len(gen.steps)
-    marks = [m["step"] for m in (gen.first_argmax_mismatch, gen.first_token_mismatch) if m]
-    end = min(marks) + 1 if marks else n
-    return list(range(max(0, end - STEPS_BEFORE - 1) if marks else max(0, n - STEPS_SHOWN),
-                      min(end, n)))
+    if not _marks(gen):
+        return list(range(max(0, n - STEPS_SHOWN), n))
+    return sorted({i for m in _marks(gen) for i in range(max(0, m - STEPS_BEFORE), m + 1)
+                   if i < n})
 
 
 def step_table(gen: GenerationComparison) -> Table:
@@ -32,7 +38,7 @@ def step_table(gen: GenerationComparison) -> Table:
                          ("top-1", "left"), ("top-k", "right"), ("KL nats", "right"),
                          ("max |Δ|", "right")):
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    first = {m["step"] for m in (gen.first_argmax_mismatch, gen.first_token_mismatch) if m}
+    first = _marks(gen)
     for i in _shown(gen):
         s = gen.steps[i]
         top1 = "-" if s.top1 is None else ("same" if s.top1 else "DIFF")

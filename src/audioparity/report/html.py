@@ -160,7 +160,8 @@ def generation_view(gen: dict | None) -> dict | None:
     points = [StepPoint(int(s.get("step", i)), number(s.get("kl")), s.get("top1"),
                         bool(s.get("tokens_equal")), str(s.get("ref_token")),
                         str(s.get("port_token"))) for i, s in enumerate(steps)]
-    marks = [m.get("step") for m in (gen.get("first_argmax_mismatch"),
+    marks = [m.get("step") for m in (gen.get("first_logits_divergence"),
+                                     gen.get("first_argmax_mismatch"),
                                      gen.get("first_token_mismatch")) if isinstance(m, dict)]
     first = min(marks) if marks else None
     stop = gen.get("stop") or {}
