@@ -20,7 +20,7 @@ def test_version_imports_no_command_module():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, timeout=60).stdout.splitlines()
     assert out[0].startswith("audioparity ")
-    assert out[1] == "0 ['audioparity.cli.main'] False"
+    assert out[1] == "0 ['audioparity.cli.json_output', 'audioparity.cli.main'] False"
 
 
 def test_help_lists_the_version_option_and_the_capture_group(cli):

@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
 
 from ..contract import error_document
 from ..errors import InputError
-from .common import dumps_json, json_on_stdout
+from .json_output import dumps_json, json_on_stdout
 
 _EXIT = (typer.Exit,)
 _CLICK_ERROR = (ClickException,)
