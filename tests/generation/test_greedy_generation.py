@@ -93,7 +93,7 @@ def test_a_kv_cache_that_keeps_only_the_prompt_is_located_at_step_two(cli, talke
     code, result, _ = _compare(cli, talker, talker.port("greedy_stale", "stale_cache"))
     gen = result["generation"]
     assert code == 1 and gen["status"] == "divergent"
-    # steps 0 and 1 need no stored step: the first step that reads one is 2
+    # step 1 needs only the prompt's cache: step 2 is the first to miss a stored step
     assert gen["first_logits_divergence"]["step"] == 2
     assert gen["first_logits_divergence"]["kl"] > gen["kl_tol"]
     first = result["first_divergence"]["name"]
