@@ -44,3 +44,19 @@ def test_topk_only_port_with_rope_bug_differs_at_step_zero(cli, talker, tmp_path
     gen = json.loads(out)["generation"]
     assert code == 1 and gen["first_argmax_mismatch"]["step"] == 0
     assert gen["steps"][0]["topk_overlap"] < 1.0
+
+
+def test_a_reference_recording_its_top_k_only(cli, talker, tmp_path):
+    import torch
+
+    from audioparity.generation import capture_generate
+
+    ref = tmp_path / "ref_top.safetensors"
+    capture_generate(talker.model, torch.from_numpy(talker.prompt), ref,
+                     max_new_tokens=MAX_NEW, eos_token_id=talker.eos, record_top=K)
+    code, out, _ = cli("compare", ref, talker.port("full_logits"), "--json", "-")
+    gen = json.loads(out)["generation"]
+    assert code == 0 and gen["status"] == "parity" and gen["kl_max"] is None
+    code, out, _ = cli("compare", ref, talker.port("full_logits_rope", "rope_interleaved"),
+                       "--json", "-")
+    assert code == 1 and json.loads(out)["generation"]["first_argmax_mismatch"]["step"] == 0

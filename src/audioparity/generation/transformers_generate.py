@@ -64,7 +64,7 @@ def _warpers(sampling: dict) -> Any:
 
 
 def _chooser(gen: GenerationRecorder, sampling: dict | None, seed: int, step_of: Any,
-             eos: list[int]) -> Any:
+             eos: list[int], record_top: int | None) -> Any:
     """The LogitsProcessor that records each step and decides its token. A sequence that
     has emitted EOS records EOS from then on (``generate`` pads it; its draws go on)."""
     import torch
@@ -90,8 +90,12 @@ def _chooser(gen: GenerationRecorder, sampling: dict | None, seed: int, step_of:
                 finished[:] = finished or [False] * len(token)
                 token = np.where(finished, eos[0], token)
                 finished[:] = [f or int(t) in eos for f, t in zip(finished, token, strict=True)]
-            gen.end_step(token=token, logits=scores, uniform=uniform,
-                         sampled=warpers is not None)
+            top = None
+            if record_top:
+                values, ids = torch.topk(scores, min(record_top, scores.shape[-1]), dim=-1)
+                top = (values, ids)
+            gen.end_step(token=token, logits=None if top else scores, topk=top,
+                         uniform=uniform, sampled=warpers is not None)
             chosen = torch.full_like(scores, -torch.inf)
             chosen[torch.arange(scores.shape[0]), torch.as_tensor(token)] = 0.0
             return chosen
@@ -121,7 +125,7 @@ def capture_generate(model: Any, input_ids: Any, path: str | Path, *, max_new_to
                      inputs: bool = False, functions: Sequence[str] = (),
                      include: Sequence[str] | str | None = None,
                      exclude: Sequence[str] | str | None = None,
-                     **generate_kwargs: Any) -> Any:
+                     record_top: int | None = None, **generate_kwargs: Any) -> Any:
     """Run ``model.generate(input_ids, ...)`` and write its generation record to ``path``.
 
     Parameters
@@ -132,6 +136,8 @@ def capture_generate(model: Any, input_ids: Any, path: str | Path, *, max_new_to
     layers : also capture every module's output per step (``@k/NAME``; torch capture with
         ``steps=True``); ``inputs``, ``functions``, ``include``, ``exclude`` as in
         :func:`audioparity.sources.torch_capture.capture`.
+    record_top : record only the ``record_top`` largest logits per step (values and ids)
+        instead of all of them (large vocabularies); top-1 and the overlap stay comparable.
     generate_kwargs : passed to ``generate`` (``attention_mask`` …); ``do_sample`` and
         ``logits_processor`` are the capture's.
 
@@ -151,7 +157,7 @@ def capture_generate(model: Any, input_ids: Any, path: str | Path, *, max_new_to
     chooser = LogitsProcessorList([])
     with torch.no_grad(), _recording(model, path, meta, layers, options) as (gen, step_of):
         eos = [eos_token_id] if isinstance(eos_token_id, int) else list(eos_token_id or [])
-        chooser.append(_chooser(gen, sampling, seed, step_of, eos))
+        chooser.append(_chooser(gen, sampling, seed, step_of, eos, record_top))
         out = model.generate(input_ids, do_sample=False, max_new_tokens=max_new_tokens,
                              eos_token_id=eos_token_id, pad_token_id=pad,
                              logits_processor=chooser, **generate_kwargs)
