@@ -68,3 +68,17 @@ def test_a_bf16_reference_is_judged_with_bf16_tolerance(tmp_path):
     assert result.status == "parity"
     tol = result.rows[0].isolated.outputs[0].tol
     assert (tol.rtol, tol.source) == (4e-2, "bfloat16 default")
+
+
+def test_a_generation_loop_trace_checks_the_first_step_by_default(tmp_path):
+    model = Twice().eval()
+    path = tmp_path / "steps.safetensors"
+    with torch.no_grad(), capture(model, path, inputs=True, steps=True):
+        x = torch.randn(3, 6, generator=torch.Generator().manual_seed(2))
+        for _ in range(3):
+            x = model(x)
+    result = isolate(path, model)
+    assert [r.name for r in result.rows] == ["@0/block", "@0/gate"]
+    assert result.status == "parity"
+    later = isolate(path, model, components=["@2/block#1"])
+    assert later.rows[0].isolated.ok

@@ -152,12 +152,16 @@ def execution_order(trace: Trace, names: list[str]) -> list[str]:
 
 def default_components(trace: Trace) -> list[str]:
     """The top-level components the reference recorded with inputs (``encoder``,
-    ``decoder`` …; a root's direct children), in execution order."""
-    out = []
-    for name in components_in(trace):
-        step, path, suffix = split_name(name)
-        if step or suffix or path == ROOT_NAME or "." in path:
-            continue
-        if slot_names(trace, name)[0]:
-            out.append(name)
-    return execution_order(trace, out)
+    ``decoder`` …; a root's direct children), in execution order; in a generation loop's
+    trace (``@k/`` steps), those of the first step (``@0/``)."""
+    for wanted in ("", "@0/"):
+        out = []
+        for name in components_in(trace):
+            step, path, suffix = split_name(name)
+            if step != wanted or suffix or path == ROOT_NAME or "." in path:
+                continue
+            if slot_names(trace, name)[0]:
+                out.append(name)
+        if out:
+            return execution_order(trace, out)
+    return []
