@@ -1,7 +1,7 @@
 """Isolate each component: run it alone on the reference's recorded inputs, put the result
 next to the end-to-end one, and explain the components that are wrong on their own.
 
->>> result = isolate("ref.safetensors", port_model, components=["encoder", "decoder"])
+>>> result = isolate("ref.safetensors", port_model)
 >>> [(r.name, r.verdict) for r in result.rows]
 [('encoder', 'bug'), ('quantizer', 'victim'), ('decoder', 'bug')]
 """
@@ -72,7 +72,12 @@ def isolate(reference: str | Path | Trace, port: Any, components: Sequence[str] 
     for flag, value in (("--rtol", rtol), ("--atol", atol)):
         if value is not None and (not math.isfinite(value) or value < 0):
             raise UsageError(f"{flag} must be a finite number >= 0 (got {value:g})")
-    ref = reference if isinstance(reference, Trace) else open_trace(reference)
+    if not isinstance(reference, Trace):
+        with open_trace(reference) as ref:
+            return isolate(ref, port, components, port_trace=port_trace, explain=explain,
+                           rtol=rtol, atol=atol, patch=patch, narrow=narrow,
+                           progress=progress)
+    ref = reference
     names = resolve_components(ref, components)
     driver = as_port(port)
     modules = _modules(ref)

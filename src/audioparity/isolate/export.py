@@ -23,7 +23,10 @@ def export_inputs(reference: str | Path | Trace, components: Sequence[str],
     """Write the recorded inputs of ``components`` to ``path`` (atomically) and return
     what the metadata says per component: ``{"inputs": {name: shape}, "outputs": {name:
     shape}}``."""
-    ref = reference if isinstance(reference, Trace) else open_trace(reference)
+    if not isinstance(reference, Trace):
+        with open_trace(reference) as ref:
+            return export_inputs(ref, components, path)
+    ref = reference
     names = resolve_components(ref, components)
     tensors = {}
     described: dict[str, dict] = {}

@@ -38,7 +38,10 @@ def patch(reference: str | Path | Trace, port: Any, component: str,
     Raises :class:`InputError` when the reference lacks the component or the root's inputs,
     :class:`UsageError` when the port cannot be run end to end by the tool.
     """
-    ref = reference if isinstance(reference, Trace) else open_trace(reference)
+    if not isinstance(reference, Trace):
+        with open_trace(reference) as ref:
+            return patch(ref, port, component, components, rtol=rtol, atol=atol)
+    ref = reference
     driver = as_port(port)
     if driver.run is None:
         raise UsageError(f"cannot patch a {driver.kind} port: patching runs the whole port, "
