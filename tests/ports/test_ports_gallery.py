@@ -42,12 +42,7 @@ CONVENTION = {"encodec": "channels-last", "dac": "channels-last", "soprano": "ch
               "vocos": "channels-last", "llamacpp": "batch axis"}
 
 #: what the tool cannot do yet: (family, bug or None, inputs recorded) -> the missing feature
-MISSING: dict[tuple[str, str | None, bool], str] = {
-    ("bark", None, True): (
-        "the catalogue does not name a causal mask that is not applied: at "
-        "layers.0.attn.out_proj:in0 (heads merged, only the last position exact) it says "
-        "unknown; the demo's attn_no_causal_mask at o_proj is named mask"),
-}
+MISSING: dict[tuple[str, str | None, bool], str] = {}
 
 
 def _cases(kind: str):
@@ -218,6 +213,20 @@ def test_mlx_audio_bark_causal_mask_is_added_not_applied():
     for t in range(tokens.shape[1]):
         logits, cache = port(tokens[:, t:t + 1], past_kv=cache, use_cache=True)
     assert _close(last, np.array(logits))
+
+
+def test_bark_float_mask_is_named_as_a_mask_added_not_applied(tmp_path):
+    """The plain flow on the correct Bark port with inputs recorded: the first divergence is
+    named ``mask`` from the layer's fused q|k|v projection (``att_proj``), as the 0/1 mask
+    added to the scores, with the fix (-inf where masked, or booleans)."""
+    from audioparity.compare import compare_traces
+
+    ref, port = port_bark.build(tmp_path, inputs=True)
+    first = compare_traces(ref, port).to_json()["first_divergence"]
+    top = first["causes"][0]
+    assert (first["name"], top["cause"], top["params"]["kind"]) == (
+        "layers.0.attn.out_proj:in0", "mask", "float_added")
+    assert top["confidence"] > 0.85 and "-inf" in top["hint"]
 
 
 def test_cli_suggested_map_of_a_llamacpp_dump_round_trips(cli, tmp_path):

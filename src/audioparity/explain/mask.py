@@ -6,6 +6,14 @@ attention mask. Typical forms: a sliding window applied as a full causal mask (p
 ``< window`` agree), causal vs bidirectional attention (only the last position agrees), a
 padding mask on the first or last frames.
 
+A causal mask that is passed but not applied looks like no mask at all: mlx-audio's Bark GPT
+hands ``tril(ones)`` as float32 to ``mx.fast.scaled_dot_product_attention``, which *adds* a
+float mask to the scores (+1 where allowed, +0 on future keys), so every query but the last
+attends to the future. From the pair alone that is "only the last position exact, the error
+shrinking toward it" (earlier queries see more future keys), named even on a short prompt;
+with the layer's q, k, v recorded (or its fused q|k|v projection) the attention is rebuilt
+and the 0/1 mask added to the scores is told apart from no mask at all.
+
 Example
 -------
 >>> import torch
@@ -34,6 +42,12 @@ _EXACT = 0.01
 _EXACT_LOW = 0.05
 #: Shortest axis searched (a sequence, not a handful of codebooks or heads).
 _MIN_LEN = 16
+#: Shortest axis on which "only the last position exact" is still read as a causal mask
+#: missing or not applied (a short prompt), when the error also shrinks toward the end.
+_MIN_LEN_CAUSAL = 8
+#: Spearman correlation of the error with the position, at most, for "shrinks toward the
+#: end" (each earlier query sees more future keys).
+_SHRINKS = -0.5
 #: Smallest per-position error counted as a real difference (f32 noise is ~1e-7).
 _FLOOR = 1e-4
 #: How much the first wrong position must exceed every exact one (a step, not a slope).
@@ -87,11 +101,34 @@ def split_point(err: np.ndarray, exact: float = _EXACT) -> tuple[int, str, float
     return best
 
 
+_ADDED_HINT = ("apply the causal mask: the added mask is 1 where allowed and 0 on future keys, "
+               "which masks nothing (future keys are only down-weighted by 1/e) — add 0 "
+               "where allowed and -inf (or the dtype's minimum) where masked, or pass the "
+               "mask as booleans "
+               "(mx.fast.scaled_dot_product_attention and torch's SDPA add a float mask and "
+               "select with a boolean one)")
+_NOT_APPLIED_HINT = ("a causal mask missing or not applied: only the last query position "
+                     "(which sees every key anyway) matches, earlier positions attend to the "
+                     "future — apply the causal mask; if one is passed, check it is applied: "
+                     "an additive float mask must be 0 where allowed and -inf where masked "
+                     "(a 0/1 mask added to the scores masks nothing; pass booleans). Record "
+                     "the layer's q, k, v (or its fused qkv projection) to tell which")
+
+
+def _shrinking(err: np.ndarray, k: int) -> float:
+    """Spearman correlation of the wrong positions' error ``err[:k]`` with the position."""
+    if k < 3:
+        return 0.0
+    rho = float(spearmanr(np.arange(k), err[:k]).statistic)
+    return rho if np.isfinite(rho) else 0.0
+
+
 def _from_attention(hit: Hypothesis) -> Finding:
     p = hit.params
     hint = {"window": f"the port applies a sliding window of {p.get('k')} the reference does "
                       "not (or the reverse): check sliding_window / the layer's mask type",
             "bidirectional": "the port attends to future positions: apply the causal mask",
+            "float_added": _ADDED_HINT,
             "causal": "the port masks future positions the reference attends to: this layer "
                       "is bidirectional (an encoder, a prefill block)"}[p["kind"]]
     return Finding("mask", 0.9 * fit_quality(hit.residual, 0.01), describe(hit),
@@ -110,21 +147,26 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     exact = _EXACT_LOW if low or on_bf16_grid(port) != on_bf16_grid(ref) else _EXACT
     best = None
     for axis in range(ref.ndim):
-        if ref.shape[axis] < _MIN_LEN:
+        n = ref.shape[axis]
+        if n < _MIN_LEN_CAUSAL:
             continue
         err, step = position_error(ref, port, axis)
         hit = split_point(err, exact)
         if hit is None or prefix_grows(err, hit[0], hit[1]):
             continue
         k, kind, ratio = hit
+        trend = _shrinking(err, k) if kind == "suffix_exact" else 0.0
+        only_last = kind == "suffix_exact" and k == err.size - 1 and step == 1
+        if n < _MIN_LEN and not (only_last and trend <= _SHRINKS):
+            continue  # a short axis: only the causal-mask pattern is specific enough
         k *= step  # positions were strided on a long axis: k is exact to ``step``
-        exact_len = k if kind == "prefix_exact" else ref.shape[axis] - k
+        exact_len = k if kind == "prefix_exact" else n - k
         score = fit_quality(ratio, exact) * min(1.0, (exact_len + 1) / 4)
         if best is None or score >= best[0]:
-            best = (score, axis, k, kind, ratio, exact_len)
+            best = (score, axis, k, kind, ratio, exact_len, trend, only_last)
     if best is None:
         return None
-    score, axis, k, kind, ratio, exact_len = best
+    score, axis, k, kind, ratio, exact_len, trend, only_last = best
     n = ref.shape[axis]
     params = {"axis": axis, "k": k, "kind": kind, "exact_positions": exact_len,
               "ratio": ratio}
@@ -143,7 +185,14 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         hint = ("positions before k agree: a sliding window applied as a full causal mask "
                 "(or the reverse) with window k, a wrong prefix/prompt length, or padding "
                 "from k on")
+    elif only_last:
+        params["error_trend"] = trend
+        shrinks = (f", shrinking toward it (Spearman {trend:.2f}: earlier queries see more "
+                   "future keys)") if trend <= _SHRINKS else ""
+        what = f"only the last position ({k}) exact, error at every earlier one of {n}{shrinks}"
+        hint = _NOT_APPLIED_HINT
     else:
+        params["error_trend"] = trend
         what = f"positions {k}..{n - 1} exact, error before position {k} of {n}"
         hint = ("only the last positions agree: causal vs bidirectional attention (the last "
                 "query sees every key either way), or left padding that is masked on one "
