@@ -1,0 +1,143 @@
+"""``rope_rows``: a llama.cpp run of the ``llama`` architecture holds Q and K with each
+head's rows in llama.cpp's RoPE order.
+
+Hugging Face Llama rotates the two *halves* of each head; llama.cpp's ``llama`` graph rotates
+*adjacent pairs*. Its converter (``convert_hf_to_gguf.py``, ``LlamaModel.permute``) therefore
+reorders the Q/K weight rows within each head — the first half's row ``i`` becomes row
+``2i``, the second half's row ``2i+1`` — so llama.cpp's ``Qcur-i``/``Kcur-i`` (the
+projection, its reshape into heads, the RoPE output) are the reference's tensors with the head
+dimension permuted. Reading them back is ``[…, d/2, 2] → [… , 2, d/2]`` on the last axis,
+after whatever reading the shapes already call for (no batch axis, tokens first).
+
+Shapes alone never propose it (``q_proj`` and ``o_proj`` have the same shape): the trace
+declares it — its root module is ``llama.cpp:<architecture>`` with an architecture whose
+converter permutes (:data:`~audioparity.weights.rope_rows.PERMUTING_ARCHITECTURES`) — and the
+values decide, as for the other conventions: the reading is the port's when a Q/K pair agrees
+with the reference through it and more pairs agree through it than as stored. A GGUF
+converted twice (or never) agrees in neither way: its Q/K tensors are compared as stored and
+the first of them diverges (``permutation`` names the row order there).
+
+>>> from .base import identity
+>>> with_rows(identity((8,)), 4).apply(list(range(8))).tolist()  # two heads of 4
+[0, 2, 1, 3, 4, 6, 5, 7]
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from ..mapping import split_name
+from .base import Shape, Transform
+from .registry import register
+
+if TYPE_CHECKING:
+    from ...trace import TensorInfo
+    from ..fingerprint import Fingerprints
+    from .infer import Readings
+
+LABEL = "rope_rows"
+#: a Q/K node of a llama.cpp graph (``Qcur-0``, ``Kcur-3#2``: projection, heads, RoPE)
+_QK_NODE = re.compile(r"^[QK]cur-\d+$")
+#: the runtime a llama.cpp capture records as its root module's class
+_RUNTIME = "llama.cpp:"
+
+
+@register(LABEL, "stores q/k rows in llama.cpp's RoPE order", composes_with_batch=False)
+def detect(ref_shape: Shape, port_shape: Shape) -> list[Transform]:
+    """Never from shapes (see the module docstring): :func:`read_rope_rows` applies it."""
+    return []
+
+
+def with_rows(base: Transform, head_dim: int) -> Transform | None:
+    """``base`` after putting each ``head_dim`` block of the port's last axis back in the
+    half-split order; None when ``base`` moves the last axis or it is no whole number of
+    heads."""
+    last = len(base.pre_shape) - 1
+    if last < 0 or base.perm[-1] != last or head_dim < 4 or head_dim % 2 \
+            or base.pre_shape[-1] % head_dim:
+        return None
+    width = base.pre_shape[-1]
+    pre = (*base.pre_shape[:-1], width // head_dim, head_dim // 2, 2)
+    perm = (*base.perm[:-1], last, last + 2, last + 1)
+    return Transform((*base.labels, LABEL), base.port_shape, pre, perm, base.ref_shape)
+
+
+def permuting_architecture(port_modules: dict[str, str]) -> str | None:
+    """The GGUF architecture of a llama.cpp capture whose converter permutes Q/K rows."""
+    from ...weights.rope_rows import PERMUTING_ARCHITECTURES  # numpy only, loaded on use
+
+    root = port_modules.get("output", "")
+    arch = root[len(_RUNTIME):] if root.startswith(_RUNTIME) else None
+    return arch if arch in PERMUTING_ARCHITECTURES else None
+
+
+def is_qk_node(port_name: str) -> bool:
+    """``Qcur-i``/``Kcur-i`` and their repeats (``#1`` heads, ``#2`` RoPE), any step."""
+    _, path, suffix = split_name(port_name)
+    return bool(_QK_NODE.match(path)) and (not suffix or suffix.startswith("#"))
+
+
+def _head_dims(width: int) -> list[int]:
+    return [d for d in range(4, width + 1, 2) if width % d == 0]
+
+
+def read_rope_rows(readings: Readings, pairs: list[tuple[str, str]], ref: dict[str, TensorInfo],
+                   port: dict[str, TensorInfo], fingerprints: Fingerprints | None,
+                   port_modules: dict[str, str], strict: bool = False) -> None:
+    """Read a permuting llama.cpp run's Q/K pairs in the reference's row order, in place of
+    the readings :func:`~audioparity.compare.conventions.infer.infer` chose
+    (``readings``: its :class:`~audioparity.compare.conventions.infer.Readings`).
+
+    ``pairs`` are (reference name, port name). The head dimension is the one whose reading
+    makes most pairs agree; a pair that agrees as stored and not so keeps its reading, with a
+    note. Nothing changes under ``strict`` or when no value decides.
+    """
+    from ..fingerprint import AGREE, DISAGREE  # the fingerprints import the conventions
+
+    arch = permuting_architecture(port_modules)
+    if strict or fingerprints is None or arch is None:
+        return
+    bases = {(r, p): readings.by_ref.get(r) for r, p in pairs if is_qk_node(p)}
+    bases = {k: t for k, t in bases.items() if t is not None}
+    if not bases:
+        return
+    stored = {k: fingerprints.difference(*k, t) for k, t in bases.items()}
+    support: Counter = Counter()
+    against: Counter = Counter()
+    fits: dict[tuple[str, str], dict[int, tuple[Transform, float]]] = {}
+    for key, base in bases.items():
+        fits[key] = {}
+        for d in _head_dims(base.pre_shape[-1] if base.pre_shape else 0):
+            t = with_rows(base, d)
+            if t is not None:
+                fits[key][d] = (t, fingerprints.difference(*key, t))
+        for d, (_, diff) in fits[key].items():
+            if diff <= AGREE < stored[key]:
+                support[d] += 1
+            elif stored[key] <= AGREE < DISAGREE < diff:
+                against[d] += 1
+    head_dim = max(support, key=lambda d: (support[d], -against[d]), default=None)
+    if head_dim is None or support[head_dim] <= against[head_dim]:
+        if any(d > AGREE for d in stored.values()):
+            readings.notes.append(
+                f"llama.cpp {arch}: its Q/K tensors agree with the reference neither as "
+                "stored nor in llama.cpp's RoPE row order (LlamaModel.permute once): "
+                f"{len(bases)} compared as stored")
+        return
+    readings.adopted = sorted({*readings.adopted, LABEL})
+    for key, base in bases.items():
+        t, diff = fits[key].get(head_dim, (None, float("inf")))
+        if t is None:
+            continue
+        if stored[key] <= AGREE and diff > DISAGREE:
+            readings.notes.append(f"'{key[0]}' is stored in the reference's row order, unlike "
+                                  f"the port's other Q/K tensors ({LABEL}): compared as stored")
+            continue
+        if not base.is_identity:
+            readings.applied[base.name] -= 1
+            if readings.applied[base.name] <= 0:
+                del readings.applied[base.name]
+        readings.applied[t.name] += 1
+        readings.by_ref[key[0]] = t
