@@ -19,6 +19,7 @@ from ..progress import progress_bar
 from ..trace import Trace, open_trace
 from . import completeness
 from .align import Alignment, align
+from .conventions import read_rope_rows
 from .conventions.infer import Readings, infer
 from .fingerprint import Fingerprints
 from .mapping import MapRules, load_rules, module_path
@@ -91,9 +92,13 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
                                       f"({len(ref_t)} vs {len(port_t)} tensors, none aligned "
                                       "by name, map rules, structure or shape) — are these "
                                       f"the same model?{marked}")
-    readings = infer([(p.ref, p.port) for p in alignment.pairs],
-                     {i.name: i for i in ref_t.infos()}, {i.name: i for i in port_t.infos()},
-                     fingerprints, strict=strict_layout)
+    pairs = [(p.ref, p.port) for p in alignment.pairs]
+    ref_by_name, port_by_name = {i.name: i for i in ref_t.infos()}, \
+        {i.name: i for i in port_t.infos()}
+    readings = infer(pairs, ref_by_name, port_by_name, fingerprints, strict=strict_layout)
+    # a convention the port's runtime declares and no shape reveals (llama.cpp's Q/K rows)
+    read_rope_rows(readings, pairs, ref_by_name, port_by_name, fingerprints,
+                   _modules(port_t), strict=strict_layout)
     entries = _measure(ref_t, port_t, alignment, readings, rules, rtol, atol, progress)
     first = _first_divergence(entries)
     result = CompareResult(str(ref_t.path), str(port_t.path), entries, first,
