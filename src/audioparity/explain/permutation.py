@@ -78,10 +78,35 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     res, axis, order, base = best
     moved = int(np.sum(order != np.arange(order.size)))
     shown = order.tolist() if order.size <= 16 else order[:16].tolist() + ["…"]
-    return Finding("permutation", 0.92 * fit_quality(res),
-                   f"port = ref with {axis_name(ref.ndim, axis)} permuted: port[i] = "
-                   f"ref[order[i]], order {shown} ({moved} of {order.size} slices moved; "
-                   f"residual {fmt(res)}, {fmt(base)} unpermuted)",
-                   {"axis": axis, "order": order.tolist(), "moved": moved, "residual": res},
-                   f"reorder axis {axis} in the port (codebook order, head order, GQA "
-                   "repeat_interleave vs tile, channel split of a fused projection)")
+    rows = _rope_rows(order) if axis == ref.ndim - 1 else None
+    detail = (f"port = ref with {axis_name(ref.ndim, axis)} permuted: port[i] = "
+              f"ref[order[i]], order {shown} ({moved} of {order.size} slices moved; "
+              f"residual {fmt(res)}, {fmt(base)} unpermuted)")
+    hint = (f"reorder axis {axis} in the port (codebook order, head order, GQA "
+            "repeat_interleave vs tile, channel split of a fused projection)")
+    params = {"axis": axis, "order": order.tolist(), "moved": moved, "residual": res}
+    if rows is not None:
+        from ..weights.rope_rows import ORDERS
+
+        kind, head_dim = rows
+        detail += f": Q/K rows in {ORDERS[kind]}, head_dim {head_dim}"
+        params.update(row_order=kind, head_dim=head_dim)
+        hint = ("re-convert the weights (llama.cpp's convert_hf_to_gguf.py permutes Q/K rows "
+                "once, for its interleaved RoPE), or write a corrected copy with "
+                "`audioparity weights fix REF PORT --out NEW`")
+    return Finding("permutation", 0.92 * fit_quality(res), detail, params, hint)
+
+
+def _rope_rows(order: np.ndarray) -> tuple[str, int] | None:
+    """The llama.cpp Q/K row order (``LlamaModel.permute`` once, twice or undone) that
+    ``order`` is, with its head dimension; None for any other order."""
+    from ..weights.rope_rows import order_index
+
+    n = order.size
+    for head_dim in range(4, n + 1, 2):
+        if n % head_dim:
+            continue
+        for kind in ("permuted", "permuted_twice", "inverse"):
+            if np.array_equal(order, order_index(n, head_dim, kind)):  # exact: indices
+                return kind, head_dim
+    return None
