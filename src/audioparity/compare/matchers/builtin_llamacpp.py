@@ -29,9 +29,9 @@ llama.cpp node                    transformers tensor (``model.layers.i.`` …)
 
 The reference may sit inside a wrapper (``lm.model.layers.0``): its prefix is read from
 its names. llama.cpp's missing batch axis, split heads and tokens-first RoPE output are
-read by the port conventions. The ``llama`` architecture's converter permutes the Q/K
-weight rows for llama.cpp's RoPE, so ``Qcur``/``Kcur`` are not the reference's values
-there: they are left unmapped (attention's output is again comparable).
+read by the port conventions; so are the ``llama`` architecture's ``Qcur``/``Kcur``, whose
+rows its converter permuted for llama.cpp's RoPE
+(:mod:`~audioparity.compare.conventions.rope_rows`).
 Pairs are ``aligned_by: map``; a user's map file wins over them. The nodes the map leaves
 (llama.cpp's weightless ``norm-i`` before each norm's weight, KV-cache views, ``kq``,
 permutes) have no module in a transformers capture: they are kept away from the order and
@@ -59,13 +59,12 @@ class Family:
     """What differs between the architectures the map covers."""
 
     qk_norm: bool  # Qwen3: q_norm/k_norm before RoPE
-    qk_permuted: bool  # llama: converter permuted Q/K rows (Qcur/Kcur not comparable)
 
 
 FAMILIES = {
-    "qwen3": Family(qk_norm=True, qk_permuted=False),
-    "qwen2": Family(qk_norm=False, qk_permuted=False),
-    "llama": Family(qk_norm=False, qk_permuted=True),
+    "qwen3": Family(qk_norm=True),
+    "qwen2": Family(qk_norm=False),
+    "llama": Family(qk_norm=False),  # Q/K rows in llama.cpp's RoPE order: a port convention
 }
 
 GLOBAL_NODES = {"inp_embd": "model.embed_tokens", "embd": "model.embed_tokens",
@@ -135,8 +134,6 @@ def _layer_pairs(node: str, names: list[str], ops: dict[str, str], family: Famil
                  groups: dict[tuple[str, str], list[str]], step: str, path: str
                  ) -> list[tuple[str, str]]:
     if node in ("Qcur", "Kcur", "Vcur"):
-        if family.qk_permuted and node != "Vcur":
-            return []
         return _projection_chain(node, names, ops, family)
     if node == "kqv_out":
         unnamed = sorted((p for s, p in groups if s == step and p.startswith(path + "+")),
