@@ -76,11 +76,14 @@ def test_without_ops_first_repeat_is_the_projection_last_the_rope_output():
                    "Vcur-1": "model.layers.1.self_attn.v_proj"}
 
 
-def test_llama_q_and_k_are_left_out():
-    """The Llama converter permutes Q/K rows for llama.cpp's RoPE: not the reference's."""
+def test_llama_q_and_k_map_like_qwen2():
+    """The Llama converter permutes Q/K rows for llama.cpp's RoPE; the map pairs them all the
+    same (the rope_rows convention reads them back: test_llama_rows.py)."""
     names = [n for n, _ in QWEN3_LAYER if "normed" not in n]
     got = translate(names, dict(QWEN3_LAYER), FAMILIES["llama"])
-    assert not any(k.startswith(("Qcur", "Kcur")) for k in got)
+    assert got["Qcur-0"] == "model.layers.0.self_attn.q_proj"
+    assert got["Kcur-0#1"] == "model.layers.0.self_attn.apply_rotary_pos_emb:in1"
+    assert got["Kcur-0#2"] == "model.layers.0.self_attn.apply_rotary_pos_emb:out1"
     assert got["Vcur-0"] == "model.layers.0.self_attn.v_proj"
     assert got["kqv_out-0+1"] == "model.layers.0.self_attn.o_proj"
 
