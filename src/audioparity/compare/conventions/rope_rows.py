@@ -12,10 +12,12 @@ after whatever reading the shapes already call for (no batch axis, tokens first)
 Shapes alone never propose it (``q_proj`` and ``o_proj`` have the same shape): the trace
 declares it — its root module is ``llama.cpp:<architecture>`` with an architecture whose
 converter permutes (:data:`~audioparity.weights.rope_rows.PERMUTING_ARCHITECTURES`) — and the
-values decide, as for the other conventions: the reading is the port's when a Q/K pair agrees
-with the reference through it and more pairs agree through it than as stored. A GGUF
-converted twice (or never) agrees in neither way: its Q/K tensors are compared as stored and
-the first of them diverges (``permutation`` names the row order there).
+values decide, as for the other conventions: the rows are read back when more Q/K pairs are
+clearly closer to the reference so than as stored (closer, not equal: a bug upstream leaves
+them different either way). A GGUF converted twice is close in neither way: its Q/K tensors
+are compared as stored and the first of them diverges (``permutation`` names the row order
+there); one converted without the permutation is the reference's as stored, and diverges
+at the RoPE output (``rope_variant``: interleaved against half-split).
 
 >>> from .base import identity
 >>> with_rows(identity((8,)), 4).apply(list(range(8))).tolist()  # two heads of 4
@@ -79,6 +81,14 @@ def is_qk_node(port_name: str) -> bool:
     return bool(_QK_NODE.match(path)) and (not suffix or suffix.startswith("#"))
 
 
+def _closer(diff: float, other: float) -> bool:
+    """A reading whose fingerprint difference ``diff`` makes the pair the same tensor (maybe
+    with a bug: at most ``DISAGREE``) and clearly closer than the other reading's."""
+    from ..fingerprint import AGREE, DISAGREE
+
+    return diff <= AGREE < other or (diff <= DISAGREE and 2 * diff < other)
+
+
 def _head_dims(width: int) -> list[int]:
     return [d for d in range(4, width + 1, 2) if width % d == 0]
 
@@ -90,12 +100,12 @@ def read_rope_rows(readings: Readings, pairs: list[tuple[str, str]], ref: dict[s
     the readings :func:`~audioparity.compare.conventions.infer.infer` chose
     (``readings``: its :class:`~audioparity.compare.conventions.infer.Readings`).
 
-    ``pairs`` are (reference name, port name). The head dimension is the one whose reading
-    makes most pairs agree; a pair that agrees as stored and not so keeps its reading, with a
-    note. Nothing changes under ``strict`` or when no value decides.
+    ``pairs`` are (reference name, port name). A pair votes for the row order when reading
+    it so brings its values clearly closer to the reference than reading it as stored, and
+    against it in the opposite case; the head dimension is the one with most votes, and the
+    rows are read when more pairs vote for it than against. A pair clearly closer as stored
+    keeps its reading, with a note. Nothing changes under ``strict`` or when no value decides.
     """
-    from ..fingerprint import AGREE, DISAGREE  # the fingerprints import the conventions
-
     arch = permuting_architecture(port_modules)
     if strict or fingerprints is None or arch is None:
         return
@@ -104,34 +114,32 @@ def read_rope_rows(readings: Readings, pairs: list[tuple[str, str]], ref: dict[s
     if not bases:
         return
     stored = {k: fingerprints.difference(*k, t) for k, t in bases.items()}
+    rows: dict[tuple[str, str], dict[int, tuple[Transform, float]]] = {}
     support: Counter = Counter()
     against: Counter = Counter()
-    fits: dict[tuple[str, str], dict[int, tuple[Transform, float]]] = {}
     for key, base in bases.items():
-        fits[key] = {}
-        for d in _head_dims(base.pre_shape[-1] if base.pre_shape else 0):
-            t = with_rows(base, d)
-            if t is not None:
-                fits[key][d] = (t, fingerprints.difference(*key, t))
-        for d, (_, diff) in fits[key].items():
-            if diff <= AGREE < stored[key]:
-                support[d] += 1
-            elif stored[key] <= AGREE < DISAGREE < diff:
-                against[d] += 1
+        rows[key] = {d: (t, fingerprints.difference(*key, t))
+                     for d in _head_dims(base.pre_shape[-1] if base.pre_shape else 0)
+                     if (t := with_rows(base, d)) is not None}
+        for d, (_, diff) in rows[key].items():
+            support[d] += _closer(diff, stored[key])
+            against[d] += _closer(stored[key], diff)
     head_dim = max(support, key=lambda d: (support[d], -against[d]), default=None)
     if head_dim is None or support[head_dim] <= against[head_dim]:
-        if any(d > AGREE for d in stored.values()):
-            readings.notes.append(
-                f"llama.cpp {arch}: its Q/K tensors agree with the reference neither as "
-                "stored nor in llama.cpp's RoPE row order (LlamaModel.permute once): "
-                f"{len(bases)} compared as stored")
+        as_stored = sum(all(_closer(stored[k], diff) for _, diff in rows[k].values())
+                        for k in bases)
+        readings.notes.append(
+            f"llama.cpp {arch}: its Q/K tensors are not in llama.cpp's RoPE row order "
+            "(LlamaModel.permute once, which its RoPE needs) by their values "
+            f"({len(bases)} tensors: {as_stored} match the reference as stored, "
+            f"{len(bases) - as_stored} neither way): compared as stored")
         return
     readings.adopted = sorted({*readings.adopted, LABEL})
     for key, base in bases.items():
-        t, diff = fits[key].get(head_dim, (None, float("inf")))
-        if t is None:
+        if head_dim not in rows[key]:
             continue
-        if stored[key] <= AGREE and diff > DISAGREE:
+        t, diff = rows[key][head_dim]
+        if _closer(stored[key], diff):
             readings.notes.append(f"'{key[0]}' is stored in the reference's row order, unlike "
                                   f"the port's other Q/K tensors ({LABEL}): compared as stored")
             continue
