@@ -23,7 +23,7 @@ def conv_out() -> np.ndarray:
 
 def test_registry_lists_every_convention():
     assert {c.name for c in conventions()} == {"batch_axis", "channels_last", "heads",
-                                                "tokens_first"}
+                                                "rope_rows", "tokens_first"}
     assert describe("channels_last", 87) == "port stores activations channels-last: 87 tensors"
 
 
