@@ -245,12 +245,10 @@ def test_cli_suggested_map_of_a_llamacpp_dump_round_trips(cli, tmp_path):
         "model.layers.3.mlp.up_proj", "ffn_up-3")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a tensor that breaks the port's own majority convention is not reported: mlx-audio's "
-    "DAC encoder returns [1,16,32] channels-first (it moveaxis'es back) while 83 other "
-    "tensors are channels-last; compare pairs encoder <- encoder as stored and says nothing "
-    "(issue 9 item 1: 'A tensor that breaks the port's own majority convention is reported')"))
 def test_a_tensor_breaking_the_ports_majority_convention_is_reported(tmp_path):
+    """mlx-audio's DAC encoder returns ``[1, 16, 32]`` channels-first (it moves the axis
+    back) while 83 other tensors are channels-last: compare pairs it as stored and says so
+    in the summary, the notes and on the pair."""
     from audioparity.compare import compare_traces
 
     ref, port = port_dac.build(tmp_path)
@@ -258,3 +256,9 @@ def test_a_tensor_breaking_the_ports_majority_convention_is_reported(tmp_path):
     assert report["status"] == "parity"
     lines = [str(line) for line in report.get("conventions", []) + report.get("notes", [])]
     assert any("'encoder'" in line or " encoder " in line for line in lines), lines
+    # on the pair too, with the evidence: the port's own tensor of that shape, moved
+    encoder = next(e for e in report["entries"] if e["name"] == "encoder")
+    assert "channels-first" in encoder["convention_note"]
+    assert "'encoder.conv2' [1, 16, 32] as [1, 32, 16]" in encoder["convention_note"]
+    # the tensors the port does move are not flagged
+    assert not any(e["convention_note"] for e in report["entries"] if e["convention"])

@@ -191,6 +191,7 @@ def _measure(ref_t: Trace, port_t: Trace, alignment: Alignment, readings: Readin
                                pi.dtype, pair.method, "shape", tol.rtol, tol.atol, tol.source,
                                convention=None if reading is None or reading.is_identity
                                else reading.name)
+            entry.convention_note = readings.pair_notes.get(pair.ref)
             if reading is not None:
                 m = pair_metrics(ref_t.read(pair.ref), reading.apply(port_t.read(pair.port)))
                 ref_t.release(pair.ref)  # one pair resident at a time, however big the trace

@@ -46,6 +46,8 @@ class PairResult:
     tolerance_source: str
     metrics: PairMetrics | None = None
     convention: str | None = None  # how the port tensor was read (``channels_last`` …)
+    #: why the reading is remarkable (a tensor stored unlike the port's majority convention)
+    convention_note: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -98,7 +100,7 @@ class PairResult:
             "nan": None if m is None else {"ref": m.ref_nan, "port": m.port_nan},
             "inf": None if m is None else {"ref": m.ref_inf, "port": m.port_inf},
             "ok": self.ok, "status": self.status, "aligned_by": self.method,
-            "convention": self.convention,
+            "convention": self.convention, "convention_note": self.convention_note,
             "rtol": self.rtol, "atol": self.atol, "detail": self.detail,
         }
 
