@@ -259,6 +259,7 @@ def test_a_tensor_breaking_the_ports_majority_convention_is_reported(tmp_path):
     # on the pair too, with the evidence: the port's own tensor of that shape, moved
     encoder = next(e for e in report["entries"] if e["name"] == "encoder")
     assert "channels-first" in encoder["convention_note"]
-    assert "'encoder.conv2' [1, 16, 32] as [1, 32, 16]" in encoder["convention_note"]
+    assert "'encoder.conv2' (port 'encoder.block.4') [1, 16, 32] as [1, 32, 16]" in \
+        encoder["convention_note"]
     # the tensors the port does move are not flagged
     assert not any(e["convention_note"] for e in report["entries"] if e["convention"])

@@ -116,6 +116,11 @@ def _words(transform: str) -> tuple[str, str]:
     return _WORDS.get("+".join(moving), (transform, "as the reference stores it"))
 
 
+def _pair_words(r: str, p: str) -> str:
+    """``'conv2'``, or ``'conv2' (port 'block.4')`` when the port names it otherwise."""
+    return f"'{r}'" if r == p else f"'{r}' (port '{p}')"
+
+
 def _names(names: list[str], limit: int = _NAMED) -> str:
     shown = ", ".join(f"'{n}'" for n in names[:limit])
     return shown + (f", … ({len(names) - limit} more)" if len(names) > limit else "")
@@ -127,11 +132,11 @@ def _majority_breaks(pairs: list[tuple[str, str]], ref: dict[str, TensorInfo],
     """Note the pairs read as stored whose reference shape the port otherwise stores through
     an element-moving convention, when their values agree as stored and under no moved
     reading, and the convention holds for most tensors of those shapes."""
-    moved: dict[tuple[int, ...], tuple[Transform, str]] = {}  # ref shape -> (reading, name)
-    for r, _p in pairs:
+    moved: dict[tuple[int, ...], tuple[Transform, str]] = {}  # ref shape -> (reading, pair)
+    for r, p in pairs:
         t = out.by_ref.get(r)
         if t is not None and not t.is_identity and set(t.labels) - RESHAPES:
-            moved.setdefault(tuple(ref[r].shape), (t, r))
+            moved.setdefault(tuple(ref[r].shape), (t, _pair_words(r, p)))
     found: dict[str, list[str]] = defaultdict(list)
     example: dict[str, tuple[Transform, str]] = {}  # the nearest moved pair before each
     latest = dict(moved)
@@ -139,7 +144,7 @@ def _majority_breaks(pairs: list[tuple[str, str]], ref: dict[str, TensorInfo],
         t, ri, pi = out.by_ref.get(r), ref[r], port[p]
         shape = tuple(ri.shape)
         if t is not None and not t.is_identity and set(t.labels) - RESHAPES:
-            latest[shape] = (t, r)
+            latest[shape] = (t, _pair_words(r, p))
         if (t is None or not t.is_identity or shape != tuple(pi.shape) or shape not in moved
                 or r in out.pair_notes or is_parameter(r)):
             continue
@@ -154,9 +159,9 @@ def _majority_breaks(pairs: list[tuple[str, str]], ref: dict[str, TensorInfo],
         conv, stored = _words(name)
         n = out.applied[name]
         for r in names:
-            seen, seen_name = example[r]
+            seen, seen_pair = example[r]
             out.pair_notes[r] = (f"stored {stored} as the reference stores it, while the port "
-                                 f"stores {n} tensors {conv} (e.g. '{seen_name}' "
+                                 f"stores {n} tensors {conv} (e.g. {seen_pair} "
                                  f"{list(seen.ref_shape)} as {list(seen.port_shape)}): "
                                  "compared as stored")
         first = names[0]
