@@ -112,7 +112,8 @@ _NOT_APPLIED_HINT = ("a causal mask missing or not applied: only the last query 
                      "future — apply the causal mask; if one is passed, check it is applied: "
                      "an additive float mask must be 0 where allowed and -inf where masked "
                      "(a 0/1 mask added to the scores masks nothing; pass booleans). Record "
-                     "the layer's q, k, v (or its fused qkv projection) to tell which")
+                     "the output projection's input (inputs=True) with the layer's q, k, v "
+                     "or fused qkv projection to tell which")
 
 
 def _shrinking(err: np.ndarray, k: int) -> float:
