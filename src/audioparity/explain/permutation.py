@@ -89,7 +89,7 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
         from ..weights.rope_rows import ORDERS
 
         kind, head_dim = rows
-        detail += f": Q/K rows in {ORDERS[kind]}, head_dim {head_dim}"
+        detail += f"; Q/K rows: {ORDERS[kind]}, head_dim {head_dim}"
         params.update(row_order=kind, head_dim=head_dim)
         hint = ("re-convert the weights (llama.cpp's convert_hf_to_gguf.py permutes Q/K rows "
                 "once, for its interleaved RoPE), or write a corrected copy with "
