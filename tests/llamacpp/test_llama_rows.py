@@ -31,25 +31,30 @@ class Llama:
         self.ref = capture_reference(self.model, PROMPT, root / "ref.safetensors")
         self._traces = {}
 
-    def trace(self, permutations: int = 1):
-        """The llama.cpp capture of a GGUF whose Q/K rows went through the converter's
-        permutation ``permutations`` times (1: a correct conversion)."""
-        from audioparity.sources.llamacpp import capture_llamacpp
-
-        if permutations not in self._traces:
+    def gguf(self, permutations: int = 1):
+        """A GGUF whose Q/K rows went through the converter's permutation ``permutations``
+        times (1: a correct conversion)."""
+        path = self.root / f"llama-{permutations}.gguf"
+        if not path.exists():
             model = copy.deepcopy(self.model)
-            cfg = model.config
             with torch.no_grad():  # write_gguf permutes once: pre-permute (or undo) the rest
                 for layer in model.model.layers:
                     for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj):
-                        index = permutation_index(proj.weight.shape[0], cfg.head_dim)
+                        index = permutation_index(proj.weight.shape[0], model.config.head_dim)
                         for _ in range(permutations - 1):
                             proj.weight.copy_(proj.weight[index])
                         if permutations == 0:
                             proj.weight.copy_(proj.weight[np.argsort(index)])
-            gguf = write_gguf(model, self.root / f"llama-{permutations}.gguf")
+            write_gguf(model, path)
+        return path
+
+    def trace(self, permutations: int = 1):
+        """The llama.cpp capture of :meth:`gguf` on :data:`PROMPT`."""
+        from audioparity.sources.llamacpp import capture_llamacpp
+
+        if permutations not in self._traces:
             out = self.root / f"llama-{permutations}.safetensors"
-            capture_llamacpp(gguf, PROMPT, out)
+            capture_llamacpp(self.gguf(permutations), PROMPT, out)
             self._traces[permutations] = out
         return self._traces[permutations]
 
@@ -97,6 +102,28 @@ def test_llama_run_is_parity_with_q_k_and_rotary_read_in_rope_row_order(llama):
     rows = [line for line in result.conventions if SUMMARY in line]
     assert sorted(int(line.rsplit(": ", 1)[1].split()[0]) for line in rows) == [8, 16]
     assert max(e.rel_l2 for e in result.entries) < 1e-5
+
+
+def test_generation_steps_read_the_rows_of_one_token_decodes(llama, tmp_path):
+    """A decode step drops llama.cpp's token axis (``[n_head, d]``): its Q/K rows are read
+    back all the same, step by step, against transformers' generate."""
+    from audioparity.sources.llamacpp import capture_llamacpp
+    from audioparity.sources.torch_capture import capture
+
+    model = llama.model
+    ref = tmp_path / "ref-steps.safetensors"
+    rope = f"{type(model).__module__}.apply_rotary_pos_emb"
+    with torch.no_grad(), capture(model, ref, functions=(rope,), inputs=True, steps=True):
+        model.generate(torch.tensor([PROMPT]), max_new_tokens=3, do_sample=False,
+                       use_cache=True)
+    port = tmp_path / "llama-steps.safetensors"
+    capture_llamacpp(llama.gguf(), PROMPT, port, generate=2)
+    result = compare_traces(ref, port)
+    assert result.status == "parity", [(e.name, e.port_name) for e in result.failing]
+    assert len(result.entries) == 3 * 71 - 1  # the prompt's logits: last position only
+    read = {e.port_name: e.convention for e in result.entries}
+    assert read["@2/Qcur-0#2"] == "batch_axis+rope_rows"  # [n_head, d] for [1, n_head, 1, d]
+    assert read["@0/Kcur-1#2"] == "batch_axis+tokens_first+rope_rows"
 
 
 def test_permutation_applied_twice_is_found_at_the_first_q_projection(llama):
