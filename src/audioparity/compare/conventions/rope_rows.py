@@ -67,11 +67,14 @@ def with_rows(base: Transform, head_dim: int) -> Transform | None:
 
 
 def permuting_architecture(port_modules: dict[str, str]) -> str | None:
-    """The GGUF architecture of a llama.cpp capture whose converter permutes Q/K rows."""
-    from ...weights.rope_rows import PERMUTING_ARCHITECTURES  # numpy only, loaded on use
-
+    """The GGUF architecture of a llama.cpp capture (its root module's class, as the built-in
+    name map reads it) when its converter permutes Q/K rows; else None."""
     root = port_modules.get("output", "")
-    arch = root[len(_RUNTIME):] if root.startswith(_RUNTIME) else None
+    if not root.startswith(_RUNTIME):
+        return None
+    from ...weights.rope_rows import PERMUTING_ARCHITECTURES  # imported for llama.cpp only
+
+    arch = root[len(_RUNTIME):]
     return arch if arch in PERMUTING_ARCHITECTURES else None
 
 
