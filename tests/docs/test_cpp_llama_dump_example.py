@@ -52,13 +52,13 @@ def model_files(tmp_path_factory) -> dict:
     pytest.importorskip("gguf")
     pytest.importorskip("transformers")
     sys.path.insert(0, str(Path(__file__).parents[1] / "llamacpp"))
-    import tiny_qwen3
+    import tiny_lm
 
     out = tmp_path_factory.mktemp("tiny_qwen3")
-    model = tiny_qwen3.build_model()
-    return {"gguf": tiny_qwen3.write_gguf(model, out / "tiny.gguf"),
-            "ref": tiny_qwen3.capture_reference(model, tiny_qwen3.PROMPT, out / "ref.safetensors"),
-            "prompt": tiny_qwen3.PROMPT}
+    model = tiny_lm.build_model()
+    return {"gguf": tiny_lm.write_gguf(model, out / "tiny.gguf"),
+            "ref": tiny_lm.capture_reference(model, tiny_lm.PROMPT, out / "ref.safetensors"),
+            "prompt": tiny_lm.PROMPT}
 
 
 def _run(program: Path, files: dict, out: Path, *flags: str) -> Path:
