@@ -156,6 +156,24 @@ def test_missing_permutation_is_found_at_the_rotary_output(llama):
     assert not any(SUMMARY in line for line in result.conventions)
 
 
+def test_the_rows_are_read_only_where_the_trace_records_a_permuting_architecture(
+        llama, tmp_path):
+    """The same llama.cpp tensors recorded as a ``qwen2`` run (whose converter keeps the
+    rows): nothing declares the row order, so Q/K compare as stored and diverge."""
+    from audioparity.trace import write_trace
+
+    trace = open_trace(llama.trace())
+    meta = dict(trace.meta)
+    meta["modules"] = {**meta["modules"], "output": "llama.cpp:qwen2"}
+    port = write_trace(tmp_path / "as-qwen2.safetensors",
+                       {name: trace.read(name) for name in trace.names}, meta)
+    result = compare_traces(llama.ref, port)
+    first = result.first_divergence
+    assert (first.name, first.entry.port_name) == ("model.layers.0.self_attn.q_proj", "Qcur-0")
+    assert first.causes[0].params["row_order"] == "permuted"
+    assert not any(SUMMARY in line for line in result.conventions)
+
+
 def test_a_qwen3_run_is_unaffected(tiny):
     """Qwen3's converter keeps the rows (NEOX RoPE): nothing is read in another order."""
     result = compare_traces(tiny.ref, tiny.trace())
