@@ -92,8 +92,11 @@ def _closer(diff: float, other: float) -> bool:
     return diff <= AGREE < other or (diff <= DISAGREE and 2 * diff < other)
 
 
-def _head_dims(width: int) -> list[int]:
-    return [d for d in range(4, width + 1, 2) if width % d == 0]
+def _head_dims(width: int, known: set[int]) -> list[int]:
+    """Head dimensions to try on a last axis of ``width``: those the reference's rotary
+    tensors show (``[B, n_head, T, d]``), else every even divisor."""
+    fits = sorted(d for d in known if width % d == 0)
+    return fits or [d for d in range(4, width + 1, 2) if width % d == 0]
 
 
 def read_rope_rows(readings: Readings, pairs: list[tuple[str, str]], ref: dict[str, TensorInfo],
@@ -117,12 +120,13 @@ def read_rope_rows(readings: Readings, pairs: list[tuple[str, str]], ref: dict[s
     if not bases:
         return
     stored = {k: fingerprints.difference(*k, t) for k, t in bases.items()}
+    known = {ref[r].shape[-1] for r, _ in bases if len(ref[r].shape) == 4}
     rows: dict[tuple[str, str], dict[int, tuple[Transform, float]]] = {}
     support: Counter = Counter()
     against: Counter = Counter()
     for key, base in bases.items():
         rows[key] = {d: (t, fingerprints.difference(*key, t))
-                     for d in _head_dims(base.pre_shape[-1] if base.pre_shape else 0)
+                     for d in _head_dims(base.pre_shape[-1] if base.pre_shape else 0, known)
                      if (t := with_rows(base, d)) is not None}
         for d, (_, diff) in rows[key].items():
             support[d] += _closer(diff, stored[key])
@@ -135,7 +139,8 @@ def read_rope_rows(readings: Readings, pairs: list[tuple[str, str]], ref: dict[s
             f"llama.cpp {arch}: its Q/K tensors are not in llama.cpp's RoPE row order "
             "(LlamaModel.permute once, which its RoPE needs) by their values "
             f"({len(bases)} tensors: {as_stored} match the reference as stored, "
-            f"{len(bases) - as_stored} neither way): compared as stored")
+            f"{len(bases) - as_stored} neither way): compared as stored; `audioparity "
+            "weights audit REF PORT.gguf` names the order of the file's Q/K rows")
         return
     readings.adopted = sorted({*readings.adopted, LABEL})
     for key, base in bases.items():
