@@ -140,7 +140,8 @@ def read_rope_rows(readings: Readings, pairs: list[tuple[str, str]], ref: dict[s
             "(LlamaModel.permute once, which its RoPE needs) by their values "
             f"({len(bases)} tensors: {as_stored} match the reference as stored, "
             f"{len(bases) - as_stored} neither way): compared as stored; `audioparity "
-            "weights audit REF PORT.gguf` names the order of the file's Q/K rows")
+            "weights audit` of the GGUF against the reference checkpoint names the order of "
+            "its Q/K rows")
         return
     readings.adopted = sorted({*readings.adopted, LABEL})
     for key, base in bases.items():
