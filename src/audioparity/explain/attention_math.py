@@ -30,6 +30,8 @@ from .rope_math import BASES, VARIANTS, tables
 MAX_T = 256
 #: Residual up to which a rebuilt tensor counts as reproducing a recorded one.
 REBUILT = 1e-3
+#: Residual of a rebuild exact to float32 rounding: the search over readings stops there.
+_EXACT_REBUILD = 1e-5
 _WINDOWS = (1, 2, 3, 4, 8, 16, 32, 64, 128, 256)
 #: Fused q|k|v projections (q, k and v concatenated on the last axis), by module name.
 _FUSED_QKV = ("att_proj", "c_attn", "qkv_proj", "qkv", "Wqkv")
@@ -273,6 +275,8 @@ def _reference(ref: np.ndarray, candidates: list[dict], projected: bool
                 res = residual(ref, out)
                 if res < best_res:
                     best, best_res = (inp, form, causal), res
+                if best_res <= _EXACT_REBUILD:
+                    return best  # float32 rounding: no other reading can do better
     return best if best_res <= REBUILT else None
 
 
