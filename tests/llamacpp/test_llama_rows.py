@@ -31,32 +31,37 @@ class Llama:
         self.ref = capture_reference(self.model, PROMPT, root / "ref.safetensors")
         self._traces = {}
 
-    def gguf(self, permutations: int = 1):
+    def gguf(self, permutations: int = 1, unpermuted_q: tuple[int, ...] = ()):
         """A GGUF whose Q/K rows went through the converter's permutation ``permutations``
-        times (1: a correct conversion)."""
-        path = self.root / f"llama-{permutations}.gguf"
+        times (1: a correct conversion), but the ``q_proj`` of layers ``unpermuted_q`` not
+        at all."""
+        path = self.root / f"llama-{permutations}-{'-'.join(map(str, unpermuted_q))}.gguf"
         if not path.exists():
             model = copy.deepcopy(self.model)
             with torch.no_grad():  # write_gguf permutes once: pre-permute (or undo) the rest
-                for layer in model.model.layers:
+                for i, layer in enumerate(model.model.layers):
                     for proj in (layer.self_attn.q_proj, layer.self_attn.k_proj):
+                        n = 0 if i in unpermuted_q and proj is layer.self_attn.q_proj \
+                            else permutations
                         index = permutation_index(proj.weight.shape[0], model.config.head_dim)
-                        for _ in range(permutations - 1):
+                        for _ in range(n - 1):
                             proj.weight.copy_(proj.weight[index])
-                        if permutations == 0:
+                        if n == 0:
                             proj.weight.copy_(proj.weight[np.argsort(index)])
             write_gguf(model, path)
         return path
 
-    def trace(self, permutations: int = 1):
+    def trace(self, permutations: int = 1, unpermuted_q: tuple[int, ...] = ()):
         """The llama.cpp capture of :meth:`gguf` on :data:`PROMPT`."""
         from audioparity.sources.llamacpp import capture_llamacpp
 
-        if permutations not in self._traces:
-            out = self.root / f"llama-{permutations}.safetensors"
-            capture_llamacpp(self.gguf(permutations), PROMPT, out)
-            self._traces[permutations] = out
-        return self._traces[permutations]
+        key = (permutations, unpermuted_q)
+        if key not in self._traces:
+            gguf = self.gguf(permutations, unpermuted_q)
+            out = gguf.with_suffix(".safetensors")
+            capture_llamacpp(gguf, PROMPT, out)
+            self._traces[key] = out
+        return self._traces[key]
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +159,23 @@ def test_missing_permutation_is_found_at_the_rotary_output(llama):
     ok = {e.port_name for e in result.entries if e.ok}
     assert {"Qcur-0", "Kcur-0", "Qcur-0#1"} <= ok
     assert not any(SUMMARY in line for line in result.conventions)
+
+
+def test_one_layer_left_unpermuted_is_compared_as_stored_and_found_at_its_rope(llama):
+    """Layer 2's q_proj rows left as the reference has them (a partial conversion): that
+    projection matches as stored, against the port's other Q/K tensors, and is compared so,
+    with a note; llama.cpp's pairwise RoPE on it is the first divergence."""
+    result = compare_traces(llama.ref, llama.trace(unpermuted_q=(2,)))
+    q2 = "model.layers.2.self_attn.q_proj"
+    entry = next(e for e in result.entries if e.name == q2)
+    assert entry.ok and entry.convention == "batch_axis"
+    assert "reference's row order" in entry.convention_note
+    assert any(note.startswith(f"'{q2}' (port 'Qcur-2') is stored in the reference's row "
+                               "order") for note in result.notes)
+    assert any(SUMMARY in line and "except 1" in line for line in result.conventions)
+    first = result.first_divergence
+    assert first.name == "model.layers.2.self_attn.apply_rotary_pos_emb"
+    assert first.causes[0].cause == "rope_variant"
 
 
 def test_the_rows_are_read_only_where_the_trace_records_a_permuting_architecture(

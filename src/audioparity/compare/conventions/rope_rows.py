@@ -110,7 +110,9 @@ def read_rope_rows(readings: Readings, pairs: list[tuple[str, str]], ref: dict[s
     it so brings its values clearly closer to the reference than reading it as stored, and
     against it in the opposite case; the head dimension is the one with most votes, and the
     rows are read when more pairs vote for it than against. A pair clearly closer as stored
-    keeps its reading, with a note. Nothing changes under ``strict`` or when no value decides.
+    keeps its reading, with a note, and so do the other repeats of its node (``Qcur-2``,
+    ``Qcur-2#1``, ``Qcur-2#2``: the same weight rows). Nothing changes under ``strict`` or
+    when no value decides.
     """
     arch = permuting_architecture(port_modules)
     if strict or fingerprints is None or arch is None:
@@ -144,17 +146,35 @@ def read_rope_rows(readings: Readings, pairs: list[tuple[str, str]], ref: dict[s
             "its Q/K rows")
         return
     readings.adopted = sorted({*readings.adopted, LABEL})
-    for key, base in bases.items():
-        if head_dim not in rows[key]:
+    # one node's repeats (projection, heads, RoPE output) hold the same weight rows: a
+    # projection matching as stored keeps its whole chain as stored
+    stored_chains = {_chain(p) for (r, p), fit in rows.items()
+                     if head_dim in fit and _closer(stored[(r, p)], fit[head_dim][1])}
+    kept: dict[str, list[str]] = {}  # port node -> its reference names kept as stored
+    for (r, p), base in bases.items():
+        if head_dim not in rows[(r, p)]:
             continue
-        t, diff = rows[key][head_dim]
-        if _closer(stored[key], diff):
-            readings.notes.append(f"'{key[0]}' is stored in the reference's row order, unlike "
-                                  f"the port's other Q/K tensors ({LABEL}): compared as stored")
+        t = rows[(r, p)][head_dim][0]
+        if _chain(p) in stored_chains:
+            readings.pair_notes[r] = (f"port node '{_chain(p)}' holds the reference's row "
+                                      f"order, unlike the port's other Q/K tensors ({LABEL}): "
+                                      "compared as stored")
+            readings.breaks.setdefault(t.name, []).append(r)
+            kept.setdefault(_chain(p), []).append(r)
             continue
         if not base.is_identity:
             readings.applied[base.name] -= 1
             if readings.applied[base.name] <= 0:
                 del readings.applied[base.name]
         readings.applied[t.name] += 1
-        readings.by_ref[key[0]] = t
+        readings.by_ref[r] = t
+    for node, names in kept.items():
+        readings.notes.append(f"'{names[0]}' (port '{node}') is stored in the reference's row "
+                              f"order, unlike the port's other Q/K tensors ({LABEL}): compared "
+                              f"as stored, with the {len(names) - 1} other tensors of that node")
+
+
+def _chain(port_name: str) -> str:
+    """``@1/Qcur-2`` for ``@1/Qcur-2#2``: the node whose repeats share their rows."""
+    step, path, _ = split_name(port_name)
+    return step + path
