@@ -104,9 +104,8 @@ def split_point(err: np.ndarray, exact: float = _EXACT) -> tuple[int, str, float
 _ADDED_HINT = ("apply the causal mask: the added mask is 1 where allowed and 0 on future keys, "
                "which masks nothing (future keys are only down-weighted by 1/e) — add 0 "
                "where allowed and -inf (or the dtype's minimum) where masked, or pass the "
-               "mask as booleans "
-               "(mx.fast.scaled_dot_product_attention and torch's SDPA add a float mask and "
-               "select with a boolean one)")
+               "mask as booleans (mx.fast.scaled_dot_product_attention and torch's SDPA add "
+               "a float mask and select with a boolean one)")
 _NOT_APPLIED_HINT = ("a causal mask missing or not applied: only the last query position "
                      "(which sees every key anyway) matches, earlier positions attend to the "
                      "future — apply the causal mask; if one is passed, check it is applied: "
