@@ -69,3 +69,50 @@ def test_a_tensor_whose_values_differ_as_stored_is_not_called_a_convention_break
     port["conv3"] = conv_stack["conv3"] * 3.0     # a value bug, not a layout remark
     port["tokens"] = conv_stack["tokens"]
     assert "conv3" not in _infer(conv_stack, port).pair_notes
+
+
+def test_the_break_is_marked_in_the_table_and_in_the_html_row(conv_stack, tmp_path):
+    """The terminal table's "read as" says "as stored ≠ majority"; the HTML row says it too,
+    with the pair's whole note, escaped, as its tooltip (a tensor name holding markup)."""
+    from html.parser import HTMLParser
+
+    from rich.console import Console
+
+    from audioparity.compare import compare_traces
+    from audioparity.report.html import render_html
+    from audioparity.report.table import MAJORITY_BREAK, validation_table
+    from audioparity.trace import write_trace
+
+    ref = {("conv2<i>x" if n == "conv2" else n): a for n, a in conv_stack.items()}
+    port = {n: _channels_last(a) for n, a in ref.items() if n.startswith("conv")}
+    port["conv3"], port["tokens"] = ref["conv3"], ref["tokens"]
+    result = compare_traces(write_trace(tmp_path / "ref.safetensors", ref),
+                            write_trace(tmp_path / "port.safetensors", port))
+    note = next(e for e in result.entries if e.name == "conv3").convention_note
+    assert note and "'conv2<i>x'" in note
+
+    console = Console(width=200, record=True)
+    console.print(validation_table(result))
+    rows = {line.split("│")[1].strip(): line for line in console.export_text().splitlines()
+            if line.count("│") > 2}
+    assert MAJORITY_BREAK in rows["conv3"]
+    assert "channels_last" in rows["conv2<i>x"] and MAJORITY_BREAK not in rows["conv2<i>x"]
+    assert MAJORITY_BREAK not in rows["tokens"]
+
+    class Marks(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tooltips: list[str] = []
+            self.tags: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+            if ("class", "convention-note warn") in attrs:
+                self.tooltips.append(dict(attrs)["title"])
+
+    html = render_html(result)
+    marks = Marks()
+    marks.feed(html)
+    assert marks.tooltips == [note]                       # one marked row, the whole note
+    assert "i" not in marks.tags and "&lt;i&gt;" in html  # the name's markup is text
+    assert f">{MAJORITY_BREAK}</span>" in html

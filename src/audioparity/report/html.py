@@ -29,6 +29,7 @@ from ..compare.result import CompareResult, safe_json, safe_text
 from ..errors import InputError
 from .chart import ChartPoint, StepPoint, error_chart, number, step_chart
 from .results import LoadedResult
+from .table import MAJORITY_BREAK
 
 # results JSON of older writers may lack a field: a missing field renders empty, not an error
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("audioparity.report", "templates"),
@@ -93,6 +94,8 @@ def _how(entry: dict) -> str:
         parts.append(str(entry.get("aligned_by")))
     if entry.get("convention"):
         parts.append(f"read {entry['convention']}")
+    if entry.get("convention_note"):
+        parts.append(MAJORITY_BREAK)
     return ", ".join(parts)
 
 
@@ -204,6 +207,7 @@ def compare_section(data: dict, base: Path | None = None, label: str = "compare"
         "failing": sum(1 for e in entries if not e.get("ok")),
         "last_good": first.get("last_good") if first else None,
         "generation": generation_view(data.get("generation")),
+        "majority_break": MAJORITY_BREAK,
     }
 
 

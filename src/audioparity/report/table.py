@@ -31,6 +31,9 @@ EXPLAINED_LINES = 6
 #: findings shown in full for a block's first pair, and characters of a one-line detail.
 FULL_CAUSES = 3
 LINE_DETAIL = 90
+#: "read as" of a pair compared as stored where the port's majority convention would have
+#: moved it (its ``convention_note`` holds the full text, in ``--json`` and the notes)
+MAJORITY_BREAK = "as stored ≠ majority"
 
 
 @dataclass
@@ -88,12 +91,15 @@ def rows(result: CompareResult, depth: int | None = None) -> list[Row]:
 
 
 def pair_how(e: PairResult) -> str:
-    """``"order+value ← blk.0.ffn_up; channels_last"``; ``""`` for an exact, as-stored pair."""
+    """``"order+value ← blk.0.ffn_up; channels_last"``, ``"as stored ≠ majority"`` for a
+    pair that breaks the port's majority convention; ``""`` for an exact, as-stored pair."""
     parts = []
     if e.method != "name":
         parts.append(f"{e.method} ← {e.port_name}")
     if e.convention:
         parts.append(e.convention)
+    if e.convention_note:
+        parts.append(MAJORITY_BREAK)
     return "; ".join(parts)
 
 
@@ -101,7 +107,8 @@ def _group_how(members: list[PairResult]) -> str:
     counts: dict[str, int] = {}
     for e in members:
         for key in ([e.method] if e.method != "name" else []) + (
-                [e.convention] if e.convention else []):
+                [e.convention] if e.convention else []) + (
+                [MAJORITY_BREAK] if e.convention_note else []):
             counts[key] = counts.get(key, 0) + 1
     return ", ".join(f"{k} ×{n}" for k, n in counts.items())
 
