@@ -28,13 +28,13 @@ from .sampling import inverse_cdf
 
 class _RecorderSink:
     """A torch capture's recorder as a :class:`~.recorder.Sink`: the generation record
-    goes through its own store (same file, same limits, execution order)."""
+    goes through :meth:`~audioparity.sources.recorder.Recorder.store` (same file, same limits, execution order)."""
 
     def __init__(self, rec: Any):
         self.rec = rec
 
     def add(self, name: str, array: np.ndarray) -> None:
-        self.rec._store(name, array, None)
+        self.rec.store(name, array)
 
 
 def _sampling(temperature: float | None, top_k: int | None,

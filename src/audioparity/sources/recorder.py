@@ -5,6 +5,8 @@ A runtime-specific recorder subclasses :class:`Recorder` and says what a tensor 
 A capture calls :meth:`Recorder.enter` / :meth:`Recorder.leave` around each module call,
 records its inputs and outputs, and ends with :meth:`Recorder.finish` (the forward returned)
 or :meth:`Recorder.fail` (it raised: what was recorded is kept, marked incomplete).
+An array computed beside the run (a generation record) joins the same trace through
+:meth:`Recorder.store`.
 """
 
 from __future__ import annotations
@@ -132,16 +134,26 @@ class Recorder:
         if self.truncated or name in self.tensors or (self.writer and name in self.writer):
             return
         stored = len(self.names)
-        self._store(name, *self.to_numpy(tensor))
+        self.store(name, *self.to_numpy(tensor))
         if len(self.names) > stored and self.is_complex(tensor):
             self.complex_names.append(name)
 
-    def _store(self, name: str, arr: np.ndarray, store_as: str | None) -> None:
+    def store(self, name: str, arr: np.ndarray, store_as: str | None = None) -> bool:
+        """Store an array the caller already holds (not a runtime tensor) under ``name``,
+        after what is recorded so far: into the same trace file (or ``tensors``), in
+        execution order, counted against ``max_tensors`` / ``max_bytes``.
+
+        ``store_as``: the dtype to write (``"bfloat16"``, ``"float16"``); None keeps the
+        array's. Returns False when a limit is reached (nothing stored; ``truncated`` is
+        set). The caller chooses ``name``: no step prefix or repeat suffix is added. A
+        generation record (logits, tokens, draws per step) goes into a torch capture's
+        file this way.
+        """
         nbytes = arr.size * (2 if store_as in ("bfloat16", "float16") else arr.dtype.itemsize)
         if (self.max_tensors is not None and len(self.names) >= self.max_tensors) or (
                 self.max_bytes is not None and self.bytes_recorded + nbytes > self.max_bytes):
             self.truncated = True
-            return
+            return False
         if self.writer is not None:
             self.writer.add(name, arr, dtype=store_as)
         else:
@@ -151,6 +163,7 @@ class Recorder:
             self.tensors[name] = arr.astype(keep, copy=not arr.flags.owndata)
         self.names.append(name)
         self.bytes_recorded += nbytes
+        return True
 
     def finish(self) -> None:
         """Write the trace file (with module types, truncation, completeness in its meta)."""
