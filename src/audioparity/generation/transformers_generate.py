@@ -28,7 +28,8 @@ from .sampling import inverse_cdf
 
 class _RecorderSink:
     """A torch capture's recorder as a :class:`~.recorder.Sink`: the generation record
-    goes through :meth:`~audioparity.sources.recorder.Recorder.store` (same file, same limits, execution order)."""
+    goes through :meth:`~audioparity.sources.recorder.Recorder.store` (same file, same
+    limits, execution order)."""
 
     def __init__(self, rec: Any):
         self.rec = rec
