@@ -160,3 +160,26 @@ def generate(port: Qwen3Numpy, prompt: np.ndarray, gen, *, max_new_tokens: int, 
             break
         ids = np.asarray(token, np.int64).reshape(1, 1)
     return out
+
+
+def generate_batch(ports: list[Qwen3Numpy], prompts: np.ndarray, gen, *, max_new_tokens: int,
+                   eos: int, stop_with_first: bool = False) -> np.ndarray:
+    """A greedy batch: one port (its own KV cache) per sequence of ``prompts`` ``[B, T]``,
+    stepped together and recorded as one ``[B]`` token and ``[B, V]`` logits per step; a
+    finished sequence emits EOS from then on (as ``generate`` pads it) until every one has
+    stopped. ``stop_with_first``: the batch bug of a loop written for one sequence — it ends
+    when sequence 0 emits EOS, whatever the others do. Returns the tokens ``[B, steps]``."""
+    ids = [prompts[b:b + 1] for b in range(len(ports))]
+    done = np.zeros(len(ports), bool)
+    out = []
+    for _ in range(max_new_tokens):
+        logits = np.concatenate([port.forward(x, lambda name, array: None)
+                                 for port, x in zip(ports, ids, strict=True)])
+        token = np.where(done, eos, np.argmax(logits, axis=-1))
+        gen.end_step(token=token, logits=logits)
+        out.append(token)
+        done |= token == eos
+        if done.all() or (stop_with_first and done[0]):
+            break
+        ids = [np.asarray(t, np.int64).reshape(1, 1) for t in token]
+    return np.stack(out, axis=1)

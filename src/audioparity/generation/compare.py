@@ -29,6 +29,13 @@ from .why import FIRST_TOKEN, reasons
 
 #: per-step KL(ref || port) above this (nats) is a divergence even when the argmax agrees
 KL_TOL = 1e-3
+#: sequences of a batch named one by one in the headline before the rest are counted
+SEQUENCES_NAMED = 2
+
+
+def stops_differ(a: Stop, b: Stop) -> bool:
+    """Whether two stops differ in reason or in the steps up to EOS."""
+    return a.kind != b.kind or a.content_steps != b.content_steps
 
 
 @dataclass
@@ -38,6 +45,8 @@ class GenerationComparison:
     ``status``: ``parity``, ``divergent`` or ``not_meaningful`` (sampled without the same
     draws: the tokens cannot be compared). ``compared_steps``: steps whose logits were fed
     the same tokens on both sides (the per-tensor table is limited to them).
+    ``ref_stop`` / ``port_stop``: sequence 0's stop; ``ref_stops`` / ``port_stops``: every
+    sequence's of a batch (empty: sequence 0 only).
     """
 
     status: str
@@ -54,6 +63,8 @@ class GenerationComparison:
     kl_tol: float
     why: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ref_stops: list[Stop] = field(default_factory=list)
+    port_stops: list[Stop] = field(default_factory=list)
 
     #: the stop and length ratio say how far the port got (the engine's reach check is moot)
     checks_stop = True
@@ -61,6 +72,49 @@ class GenerationComparison:
     @property
     def diverges(self) -> bool:
         return self.status == "divergent"
+
+    @property
+    def stop_pairs(self) -> list[tuple[int, Stop, Stop]]:
+        """(sequence, ref stop, port stop) of every sequence (sequence 0 alone without a
+        batch)."""
+        if not self.ref_stops:
+            return [(0, self.ref_stop, self.port_stop)]
+        return list(zip(range(len(self.ref_stops)), self.ref_stops, self.port_stops,
+                        strict=True))
+
+    @property
+    def sequences_stopping_apart(self) -> list[tuple[int, Stop, Stop]]:
+        """The sequences whose reference and port stop differently."""
+        return [(b, r, p) for b, r, p in self.stop_pairs if stops_differ(r, p)]
+
+    def batch_stops(self) -> str:
+        """``"sequence 0: EOS at step 7; sequence 1: length limit (16 steps, no EOS)"``
+        where the sequences of a batch stop unlike sequence 0 and the port stops as the
+        reference; ``""`` otherwise."""
+        pairs = self.stop_pairs
+        if len(pairs) < 2 or any(stops_differ(r, p) for _, r, p in pairs):
+            return ""
+        groups: dict[str, list[int]] = {}
+        for b, r, _ in pairs:
+            groups.setdefault(r.describe(), []).append(b)
+        if len(groups) < 2:
+            return ""
+        return "; ".join(f"{_sequences(bs)}: {what}" for what, bs in groups.items())
+
+    def stop_difference(self) -> str:
+        """How the two sides' stops differ, ``""`` when they do not: sequence 0's in full
+        without a batch; in a batch the first :data:`SEQUENCES_NAMED` sequences that stop
+        differently, the rest counted."""
+        apart = self.sequences_stopping_apart
+        if not apart:
+            return ""
+        if not self.ref_stops:
+            return f"stop: ref {self.ref_stop.describe()}, port {self.port_stop.describe()}"
+        named = [f"sequence {b}: ref {r.describe()}, port {p.describe()}"
+                 for b, r, p in apart[:SEQUENCES_NAMED]]
+        more = len(apart) - SEQUENCES_NAMED
+        return "stop, " + "; ".join(named) + (
+            f" (+{more} more sequences stop differently)" if more > 0 else "")
 
     @property
     def length_ratio(self) -> float:
@@ -113,7 +167,7 @@ class GenerationComparison:
                     f"part at step {m['step'] if m else '?'} by chance (replay the draws)")
         if self.status == "parity":
             return (f"generation parity: {len(self.steps)} steps, same tokens, "
-                    f"{self.ref_stop.describe()}")
+                    f"{self.batch_stops() or self.ref_stop.describe()}")
         parts = []
         d = self.first_logits_divergence
         if d is not None and (self.first_argmax_mismatch is None
@@ -127,17 +181,18 @@ class GenerationComparison:
             t = self.first_token_mismatch
             parts.append(f"first token differs at step {t['step']} "
                          f"(ref {t['ref_token']}, port {t['port_token']})")
-        if self.ref_stop.kind != self.port_stop.kind or \
-                self.ref_stop.content_steps != self.port_stop.content_steps:
-            parts.append(f"stop: ref {self.ref_stop.describe()}, port "
-                         f"{self.port_stop.describe()}")
+        if self.stop_difference():
+            parts.append(self.stop_difference())
         return "generation divergent: " + "; ".join(parts)
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": "tokens", "status": self.status, "headline": self.headline(),
                 "ref_steps": self.ref_stop.steps, "port_steps": self.port_stop.steps,
                 "length_ratio": round(self.length_ratio, 4),
-                "stop": {"ref": self.ref_stop.to_json(), "port": self.port_stop.to_json()},
+                "stop": {"ref": self.ref_stop.to_json(), "port": self.port_stop.to_json(),
+                         "sequences": [{"sequence": b, "ref": r.to_json(), "port": p.to_json(),
+                                        "differ": stops_differ(r, p)}
+                                       for b, r, p in self.stop_pairs]},
                 "compared_steps": self.compared_steps, "sampled": self.sampled,
                 "replayed": self.replayed, "replay_source": self.replay_source,
                 "first_argmax_mismatch": self.first_argmax_mismatch,
@@ -246,14 +301,15 @@ def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
         steps.append(compare_step(ref, port, k))
         if not steps[-1].tokens_equal:
             break
-    ref_stop = find_stop(ref.tokens, ref.eos, ref.max_new_tokens)
-    port_stop = find_stop(port.tokens, port.eos or ref.eos, ref.max_new_tokens)
+    ref_stops = [find_stop(ref.tokens, ref.eos, ref.max_new_tokens, b)
+                 for b in range(ref.batch)]
+    port_stops = [find_stop(port.tokens, port.eos or ref.eos, ref.max_new_tokens, b)
+                  for b in range(port.batch)]
     argmax = _first_argmax_mismatch(steps)
     token = _first_token_mismatch(steps)
     logits = _first_logits_divergence(steps, kl_tol)
     logits_bad = argmax is not None or logits is not None
-    ends_differ = ref_stop.kind != port_stop.kind or \
-        ref_stop.content_steps != port_stop.content_steps
+    ends_differ = any(stops_differ(r, p) for r, p in zip(ref_stops, port_stops, strict=True))
     if logits_bad or (deterministic and (token is not None or ends_differ)):
         status = "divergent"
     elif token is not None or ends_differ:
@@ -267,7 +323,15 @@ def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
         status = "parity"
     if ref.sampled and not replayed and status == "parity":
         notes.append("sampled without the reference's draws, yet every token agrees")
-    result = GenerationComparison(status, ref_stop, port_stop, steps, len(steps), ref.sampled,
-                                  replayed, source, argmax, token, logits, kl_tol, notes=notes)
+    result = GenerationComparison(status, ref_stops[0], port_stops[0], steps, len(steps),
+                                  ref.sampled, replayed, source, argmax, token, logits, kl_tol,
+                                  notes=notes,
+                                  ref_stops=ref_stops if ref.batch > 1 else [],
+                                  port_stops=port_stops if ref.batch > 1 else [])
     result.why = reasons(result, ref, port)
     return result
+
+
+def _sequences(indices: list[int]) -> str:
+    """``"sequence 1"``, ``"sequences 0, 2"``."""
+    return f"sequence{'s' * (len(indices) > 1)} {', '.join(map(str, indices))}"

@@ -8,11 +8,14 @@ from rich.table import Table
 from rich.text import Text
 
 from ..report.numbers import format_metric
-from .compare import GenerationComparison
+from .compare import GenerationComparison, stops_differ
 from .draws import DrawsComparison
 
 #: steps shown before each first differing step; the last steps shown when all agree
 STEPS_BEFORE, STEPS_SHOWN = 4, 12
+#: stop lines of a batch's other sequences (those that stop unlike sequence 0 or unlike
+#: the reference) shown before the rest are counted
+STOPS_SHOWN = 8
 
 
 def _marks(gen: GenerationComparison) -> set[int]:
@@ -50,6 +53,25 @@ def step_table(gen: GenerationComparison) -> Table:
     return table
 
 
+def stop_lines(gen: GenerationComparison) -> list[str]:
+    """``stop: ref …; port …; length ratio …`` for sequence 0, and in a batch one line for
+    each other sequence that stops unlike sequence 0 or unlike the reference (at most
+    :data:`STOPS_SHOWN`, the rest counted)."""
+    pairs = gen.stop_pairs
+    which = ", sequence 0" if len(pairs) > 1 else ""
+    first = (f"stop{which}: ref {gen.ref_stop.describe()}; port {gen.port_stop.describe()}; "
+             f"length ratio {gen.length_ratio:.2f}")
+    lines = [first]
+    others = [(b, r, p) for b, r, p in pairs[1:]
+              if stops_differ(r, p) or stops_differ(r, gen.ref_stop)]
+    for b, r, p in others[:STOPS_SHOWN]:
+        lines.append(f"stop, sequence {b}: ref {r.describe()}; port {p.describe()}"
+                     if stops_differ(r, p) else f"stop, sequence {b}: ref and port {r.describe()}")
+    if len(others) > STOPS_SHOWN:
+        lines.append(f"({len(others) - STOPS_SHOWN} more sequences stop otherwise: see --json)")
+    return lines
+
+
 def print_generation(gen: GenerationComparison | DrawsComparison, console: Console) -> None:
     """The section: the step table, stop and length lines, why and notes (a loop without
     tokens: its draws line and notes)."""
@@ -64,8 +86,8 @@ def print_generation(gen: GenerationComparison | DrawsComparison, console: Conso
     hidden = len(gen.steps) - len(_shown(gen))
     if hidden > 0:
         console.print(f"({hidden} more agreeing steps in --json)", style="dim")
-    console.print(f"stop: ref {gen.ref_stop.describe()}; port {gen.port_stop.describe()}; "
-                  f"length ratio {gen.length_ratio:.2f}", markup=False)
+    for line in stop_lines(gen):
+        console.print(line, markup=False)
     agreement = gen.top1_agreement
     sampling = ("sampled, draws replayed" if gen.replayed else "sampled, own draws") \
         if gen.sampled else "greedy"
