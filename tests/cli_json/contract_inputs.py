@@ -46,3 +46,90 @@ def speech_wav(path: Path) -> Path | None:
     text = "the quick brown fox jumps over the lazy dog"
     subprocess.run(["espeak-ng", "-w", str(path), text], check=True, capture_output=True)
     return path
+
+
+def isolation_case(folder: Path) -> tuple[Path, Path]:
+    """A torch ``Sequential`` (Linear, Tanh, Linear) captured with its inputs, and the
+    outputs a NumPy port computed from those inputs with the last Linear's weight doubled
+    (``isolate --outputs``): (reference trace, port outputs)."""
+    import torch
+    from safetensors.numpy import load_file
+
+    from audioparity.sources.torch_capture import capture
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.Tanh(),
+                                torch.nn.Linear(8, 4)).eval()
+    ref = folder / "isolate_ref.safetensors"
+    with torch.no_grad(), capture(model, ref, inputs=True):
+        model(torch.randn(3, 8))
+    x = load_file(str(ref))
+    w = {k: v.detach().numpy() for k, v in model.state_dict().items()}
+    outputs = {"0": x["0:in0"] @ w["0.weight"].T + w["0.bias"], "1": np.tanh(x["1:in0"]),
+               "2": x["2:in0"] @ (2 * w["2.weight"]).T + w["2.bias"]}
+    port = folder / "isolate_port_outputs.safetensors"
+    save_file({k: np.ascontiguousarray(v, np.float32) for k, v in outputs.items()}, str(port))
+    return ref, port
+
+
+def conditioning_traces(folder: Path) -> list[Path]:
+    """A torch model that adds an embedding of a condition to its input, traced under two
+    conditions, and a port (same weights) that embeds zeros instead: ref A, ref B, port A,
+    port B."""
+    import torch
+
+    from audioparity.sources.torch_capture import capture
+
+    class Conditioned(torch.nn.Module):
+        def __init__(self, ignores_condition: bool):
+            super().__init__()
+            self.embed, self.mix = torch.nn.Linear(4, 8), torch.nn.Linear(8, 8)
+            self.ignores_condition = ignores_condition
+
+        def forward(self, x, condition):
+            if self.ignores_condition:
+                condition = torch.zeros_like(condition)
+            return self.mix(x + self.embed(condition))
+
+    torch.manual_seed(1)
+    ref, port = Conditioned(False), Conditioned(True)
+    port.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 8)
+    paths = []
+    for side, model in (("ref", ref), ("port", port)):
+        for k in (0, 1):
+            condition = torch.randn(2, 4, generator=torch.Generator().manual_seed(10 + k))
+            paths.append(folder / f"conditioning_{side}_{k}.safetensors")
+            with torch.no_grad(), capture(model, paths[-1]):
+                model(x, condition)
+    return paths
+
+
+DECODER = '''"""A NumPy token decoder: each frame, each codebook's id picks a partial of a tone."""
+import numpy as np
+
+SR, HOP = 16000, 160
+
+
+def decode(tokens, gain=1.0):
+    tokens = np.asarray(tokens)[0]  # [codebooks, frames]
+    t = np.arange(HOP) / SR
+    frames = [sum(np.sin(2 * np.pi * (200 + 20 * q + 5 * int(i)) * t) for q, i in
+                  enumerate(tokens[:, f])) for f in range(tokens.shape[1])]
+    return gain * 0.1 * np.concatenate(frames)[None].astype(np.float32), SR
+
+
+def scaled(tokens):
+    """The port: an extra 1/1024 (an ISTFT normalisation applied twice)."""
+    return decode(tokens, 1 / 1024)
+'''
+
+
+def decoder_file(folder: Path) -> tuple[Path, Path]:
+    """A NumPy decoder module (``decode``: the reference; ``scaled``: a port off by 1/1024)
+    and reference tokens [1, 2, 40] for it: (module file, tokens .npy)."""
+    module = folder / "tone_decoder.py"
+    module.write_text(DECODER)
+    tokens = folder / "decoder_tokens.npy"
+    np.save(tokens, np.random.default_rng(2).integers(0, 16, size=(1, 2, 40)))
+    return module, tokens
