@@ -69,3 +69,31 @@ def test_the_html_report_lists_each_sequence_stop(cli, talker, batch_ref, tmp_pa
     assert code == 1, err
     assert "<dt>sequence 0 stop</dt>" in html and "<dt>sequence 1 stop</dt>" in html
     assert '<dd class="bad">reference length limit' in html and "port ended after" in html
+
+
+def test_a_large_batch_keeps_the_headline_short(tmp_path):
+    """Eight sequences stopping at six different steps: three stops named, the rest
+    counted; both sides alike, so parity."""
+    from audioparity.generation import compare_generation
+    from audioparity.trace import open_trace
+
+    vocab, eos, steps = 12, 11, 9
+    stop_at = [2, 3, 3, 4, 5, 6, 7, 3]  # EOS step of each sequence
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(steps, len(stop_at), vocab)).astype(np.float32)
+    logits[..., eos] = -5.0
+    for b, k in enumerate(stop_at):
+        logits[k:, b, eos] = 5.0
+    traces = []
+    for side in ("ref", "port"):
+        with record_generation(tmp_path / f"{side}.safetensors", eos_token_id=eos,
+                               max_new_tokens=steps) as gen:
+            for k in range(max(stop_at) + 1):
+                gen.end_step(token=logits[k].argmax(-1), logits=logits[k])
+        traces.append(open_trace(tmp_path / f"{side}.safetensors"))
+    result = compare_generation(*traces)
+    assert result.status == "parity"
+    assert result.headline() == (
+        "generation parity: 8 steps, same tokens, sequence 0: EOS at step 2; "
+        "sequences 1, 2, 7: EOS at step 3; sequence 3: EOS at step 4; +3 other stops "
+        "(see --json)")

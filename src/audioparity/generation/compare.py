@@ -31,6 +31,9 @@ from .why import FIRST_TOKEN, reasons
 KL_TOL = 1e-3
 #: sequences of a batch named one by one in the headline before the rest are counted
 SEQUENCES_NAMED = 2
+#: at parity, distinct stops of a batch named in the headline (and sequence indices per
+#: stop) before the rest are counted
+STOPS_NAMED, INDICES_NAMED = 3, 4
 
 
 def stops_differ(a: Stop, b: Stop) -> bool:
@@ -99,7 +102,9 @@ class GenerationComparison:
             groups.setdefault(r.describe(), []).append(b)
         if len(groups) < 2:
             return ""
-        return "; ".join(f"{_sequences(bs)}: {what}" for what, bs in groups.items())
+        named = [f"{_sequences(bs)}: {what}" for what, bs in list(groups.items())[:STOPS_NAMED]]
+        more = len(groups) - STOPS_NAMED
+        return "; ".join(named) + (f"; +{more} other stops (see --json)" if more > 0 else "")
 
     def stop_difference(self) -> str:
         """How the two sides' stops differ, ``""`` when they do not: sequence 0's in full
@@ -333,5 +338,7 @@ def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
 
 
 def _sequences(indices: list[int]) -> str:
-    """``"sequence 1"``, ``"sequences 0, 2"``."""
-    return f"sequence{'s' * (len(indices) > 1)} {', '.join(map(str, indices))}"
+    """``"sequence 1"``, ``"sequences 0, 2"``, ``"sequences 0, 2, 3, 5 … (9)"``."""
+    shown = ", ".join(map(str, indices[:INDICES_NAMED]))
+    more = f" … ({len(indices)})" if len(indices) > INDICES_NAMED else ""
+    return f"sequence{'s' * (len(indices) > 1)} {shown}{more}"
