@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -84,27 +83,23 @@ def read_gguf_metadata(path: str | Path) -> dict[str, Any]:
     InputError
         The file is missing, truncated or not a GGUF file.
     """
-    import gguf
-
-    from ..trace.base import DAMAGED
-    from ..trace.gguf_check import check_gguf_header
+    from ..trace.gguf_layout import LongArray, read_gguf_layout
 
     path = Path(path)
-    check_gguf_header(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            reader = gguf.GGUFReader(path)
-        out: dict[str, Any] = {}
-        for name, field in reader.fields.items():
-            if name.startswith("GGUF.") or not field.types:
-                continue
-            if field.types[0] == gguf.GGUFValueType.ARRAY and len(field.data) > MAX_ARRAY:
-                continue
-            value = field.contents()
-            out[name] = value.item() if hasattr(value, "item") else value
-    except DAMAGED as exc:
+        metadata = read_gguf_layout(path, MAX_ARRAY).metadata  # long arrays left unread
+    except ValueError as exc:
         raise InputError(path, f"not a readable GGUF file ({exc})") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    out: dict[str, Any] = {}
+    for name, value in metadata.items():
+        if isinstance(value, LongArray):
+            continue
+        if isinstance(value, bytes) or (isinstance(value, list) and any(
+                isinstance(v, bytes) for v in value)):
+            raise InputError(path, f"not a readable GGUF file (metadata '{name}' is not UTF-8)")
+        out[name] = value
     return out
 
 
