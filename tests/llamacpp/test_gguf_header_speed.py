@@ -185,7 +185,7 @@ def test_damaged_headers_are_one_line(tmp_path, patch, needle):
 
 
 @pytest.mark.parametrize(("data", "needle"), [
-    (b"", "GGUF magic invalid"), (b"GGU", "GGUF magic invalid"),
+    (b"", "empty file"), (b"GGU", "GGUF magic invalid"), (b"GGUF\x03", "runs past the end"),
     (b"hello, I am text", "GGUF magic invalid"), (b"GGUF\x03\x00\x00\x00", "runs past the end"),
 ])
 def test_what_is_no_gguf_is_one_line(tmp_path, data, needle):
