@@ -21,12 +21,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 
 #: Channels fitted at most (spread over the axis): enough to relate two sides.
 MAX_CHANNELS = 64
-#: Samples per channel the grid search looks at (the refinement uses them all).
+#: Samples per channel the grid search and the refinement look at (the residual and the
+#: divisor of the answer use them all).
 _GRID_SAMPLES = 512
+#: Golden-section ratio: the refinement's bracket shrinks by it at each evaluation.
+_INV_PHI = (np.sqrt(5.0) - 1.0) / 2.0
+#: Refinement stops when the bracket is this narrow relative to its upper end.
+_REL_TOL = 1e-7
+#: Grid frequencies whose float32 error is within this much of the best one (relative to
+#: ``d·d``, ~20 times float32's error there) are ranked again in float64 ...
+_RANK_MARGIN = 1e-6
+#: ... at most this many (the lowest).
+_MAX_RERANKED = 256
 
 
 @dataclass
@@ -54,61 +63,112 @@ def _grid(xmax: float) -> np.ndarray:
                            np.arange(1.0, 60.0, step)])
 
 
-def _channel(x: np.ndarray, d: np.ndarray, grid: np.ndarray, tied: bool
-             ) -> tuple[float, float, float]:
-    """(a, k, sse) for ``d ≈ k·sin²(a·x)`` on one channel."""
-    def sse_at(a: float) -> tuple[float, float]:
-        s2 = np.sin(a * x) ** 2
-        if tied:  # k = ±1/a: the sign of a flips the curve
-            k_pos = 1.0 / a
-            e_pos = float(np.sum((d - k_pos * s2) ** 2))
-            e_neg = float(np.sum((d + k_pos * s2) ** 2))
-            return (e_pos, k_pos) if e_pos <= e_neg else (e_neg, -k_pos)
-        k = float(s2 @ d) / max(float(s2 @ s2), 1e-300)
-        return float(np.sum((d - k * s2) ** 2)), k
-
-    sub = slice(None, None, max(1, x.size // _GRID_SAMPLES))
-    xs, ds = x[sub], d[sub]
-    s2 = np.sin(grid[:, None] * xs[None, :]) ** 2
+def _sse(x: np.ndarray, d: np.ndarray, a: np.ndarray, tied: bool
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """(sse, k) per row for ``d ≈ k·sin²(a·x)``: rows of ``x``, ``d`` [rows, samples], one
+    frequency ``a`` per row; ``k = ±1/a`` when ``tied`` (the sign of ``a`` flips the curve),
+    else least squares."""
+    s2 = np.square(np.sin(a[:, None] * x))
     if tied:
-        k = 1.0 / grid
-        errs = np.minimum(np.sum((ds[None] - k[:, None] * s2) ** 2, axis=1),
-                          np.sum((ds[None] + k[:, None] * s2) ** 2, axis=1))
-    else:
-        k = (s2 @ ds) / np.maximum(np.sum(s2 * s2, axis=1), 1e-300)
-        errs = np.sum((ds[None] - k[:, None] * s2) ** 2, axis=1)
-    i = int(np.argmin(errs))
-    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)]
-    if hi > lo:
-        best = minimize_scalar(lambda a: sse_at(a)[0], bounds=(lo, hi), method="bounded",
-                               options={"xatol": 1e-7 * hi})
-        a = float(best.x)
-    else:
-        a = float(grid[i])
-    err, k_a = sse_at(a)
-    return a, k_a, err
+        k = 1.0 / a
+        e_pos = np.sum(np.square(d - k[:, None] * s2), axis=1)
+        e_neg = np.sum(np.square(d + k[:, None] * s2), axis=1)
+        return np.minimum(e_pos, e_neg), np.where(e_pos <= e_neg, k, -k)
+    k = np.einsum("ij,ij->i", s2, d) / np.maximum(np.einsum("ij,ij->i", s2, s2), 1e-300)
+    return np.sum(np.square(d - k[:, None] * s2), axis=1), k
+
+
+def _grid_errors(x: np.ndarray, d: np.ndarray, grid: np.ndarray, forms: tuple[bool, ...]
+                 ) -> dict[bool, np.ndarray]:
+    """Squared error of each grid frequency on one channel's samples, per form (``True``:
+    Snake, ``k = ±1/a``; ``False``: SnakeBeta, ``k`` least squares), from one ``sin²`` table
+    in float32 (float64's ``sin`` costs ~20 times more); near the minimum the error is within
+    ~1e-7·``d·d`` of float64's."""
+    s2 = np.multiply.outer(grid.astype(np.float32), x.astype(np.float32))
+    np.square(np.sin(s2, out=s2), out=s2)
+    d32 = d.astype(np.float32)
+    sd = np.einsum("ij,j->i", s2, d32)
+    errs = {}
+    for form in forms:
+        if form:  # k = ±1/a, the sign that fits better
+            k = np.where(sd >= 0, 1.0, -1.0) / grid
+        else:
+            k = sd / np.maximum(np.einsum("ij,ij->i", s2, s2), np.float32(1e-30))
+        r = k.astype(np.float32)[:, None] * s2
+        np.subtract(d32, r, out=r)
+        errs[form] = np.einsum("ij,ij->i", r, r)
+    return errs
+
+
+def _grid_best(x: np.ndarray, d: np.ndarray, grid: np.ndarray, forms: tuple[bool, ...]
+               ) -> dict[bool, int]:
+    """Index of the grid frequency with the least squared error on one channel's samples,
+    per form: ranked in float32, then the frequencies within float32's reach of the best
+    ranked again in float64 (where the error is nearly flat in ``a``, as for small ``a`` in
+    SnakeBeta, float32 alone would pick among them at random)."""
+    margin = _RANK_MARGIN * float(d @ d)
+    best = {}
+    for form, errs in _grid_errors(x, d, grid, forms).items():
+        near = np.flatnonzero(errs <= errs.min() + margin)
+        if near.size > _MAX_RERANKED:
+            near = np.sort(near[np.argsort(errs[near], kind="stable")[:_MAX_RERANKED]])
+        rows = (near.size, x.size)
+        exact = _sse(np.broadcast_to(x, rows), np.broadcast_to(d, rows), grid[near], form)[0]
+        best[form] = int(near[np.argmin(exact)])
+    return best
+
+
+def _refine(x: np.ndarray, d: np.ndarray, lo: np.ndarray, hi: np.ndarray, tied: bool
+            ) -> np.ndarray:
+    """Per row, the frequency in ``[lo, hi]`` with the least squared error: a golden-section
+    search on all rows at once, until every bracket is narrower than ``_REL_TOL·hi``."""
+    width = hi - lo
+    ratio = float(np.max(width / (_REL_TOL * hi), initial=1.0))
+    steps = int(np.ceil(np.log(max(ratio, 1.0)) / -np.log(_INV_PHI)))
+    c, e = hi - _INV_PHI * width, lo + _INV_PHI * width
+    fc, fe = _sse(x, d, c, tied)[0], _sse(x, d, e, tied)[0]
+    for _ in range(steps):
+        left = fc <= fe  # the minimum lies in [lo, e]: c becomes the new e, else e the new c
+        lo, hi = np.where(left, lo, c), np.where(left, e, hi)
+        probe = np.where(left, hi - _INV_PHI * (hi - lo), lo + _INV_PHI * (hi - lo))
+        fp = _sse(x, d, probe, tied)[0]
+        c, e = np.where(left, probe, e), np.where(left, c, probe)
+        fc, fe = np.where(left, fp, fe), np.where(left, fc, fp)
+    return np.where(fc <= fe, c, e)
 
 
 def fit_snake(x: np.ndarray, y: np.ndarray, tied: bool | None = None) -> SnakeFit:
     """Fit Snake (``tied=True``), SnakeBeta (``False``) or the better of the two (``None``,
-    Snake unless SnakeBeta leaves clearly less) on channels of axis 1."""
+    Snake unless SnakeBeta leaves clearly less) on channels of axis 1.
+
+    Each channel's frequency is bracketed by a grid search and refined on the same strided
+    subsample (at most ~2·``_GRID_SAMPLES`` samples); the divisor and the residual use every
+    sample."""
     n_ch = x.shape[1]
     channels = np.unique(np.linspace(0, n_ch - 1, min(n_ch, MAX_CHANNELS)).astype(int))
     xs = np.moveaxis(x, 1, 0)[channels].reshape(channels.size, -1).astype(np.float64)
     ds = np.moveaxis(y, 1, 0)[channels].reshape(channels.size, -1).astype(np.float64) - xs
     total = max(float(np.sqrt(np.sum(ds * ds))), 1e-300)
     grid = _grid(float(np.max(np.abs(xs), initial=0.0)))
+    # y == x on a channel: a = 0 there (its sin² vanishes)
+    scale = np.maximum(np.max(np.abs(xs), axis=1, initial=0.0), 1e-30)
+    active = np.flatnonzero(np.any(np.abs(ds) > 1e-7 * scale[:, None], axis=1))
+    sub = slice(None, None, max(1, xs.shape[1] // _GRID_SAMPLES))
+    forms = (True, False) if tied is None else (tied,)
+    best = {form: np.zeros(active.size, dtype=int) for form in forms}
+    for row, j in enumerate(active):
+        for form, i in _grid_best(xs[j, sub], ds[j, sub], grid, forms).items():
+            best[form][row] = i
     fits = {}
-    for form in ((True, False) if tied is None else (tied,)):
-        a, b, err = np.zeros(channels.size), np.zeros(channels.size), 0.0
-        for j in range(channels.size):
-            if not np.any(np.abs(ds[j]) > 1e-7 * max(np.abs(xs[j]).max(), 1e-30)):
-                continue  # y == x: a = 0 (the channel's sin² vanishes)
-            a_j, k_j, e_j = _channel(xs[j], ds[j], grid, form)
-            a[j] = a_j if not form else 1.0 / k_j  # tied: the sign lives in a
-            b[j] = 1.0 / k_j if k_j else np.inf
-            err += e_j
-        fits[form] = SnakeFit(a, b, form, float(np.sqrt(err)) / total, channels)
+    for form in forms:
+        i = best[form]
+        lo, hi = grid[np.maximum(i - 1, 0)], grid[np.minimum(i + 1, grid.size - 1)]
+        a_act = _refine(xs[active][:, sub], ds[active][:, sub], lo, hi, form)
+        err, k = _sse(xs[active], ds[active], a_act, form)
+        a, b = np.zeros(channels.size), np.zeros(channels.size)
+        b[active] = np.divide(1.0, k, out=np.full(k.shape, np.inf), where=k != 0)
+        a[active] = b[active] if form else a_act  # tied: the sign lives in a
+        fits[form] = SnakeFit(a, b, form, float(np.sqrt(np.sum(err))) / total, channels)
     if tied is not None:
         return fits[tied]
     snake, beta = fits[True], fits[False]
