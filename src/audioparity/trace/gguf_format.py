@@ -1,25 +1,37 @@
 """GGUF files (llama.cpp): every tensor dequantized to float32 with the ``gguf`` package.
 
-The stored quantization type stays in :attr:`TensorInfo.qtype`. GGUF stores dimensions
-innermost-first; shapes here are NumPy order (outermost first), as ``gguf`` reports data.
-An ``audioparity.order`` string field (JSON list) gives execution order, else file order.
+The header is read with :func:`~audioparity.trace.gguf_layout.read_gguf_layout` (bounded;
+long arrays such as a 150k-token vocabulary are stepped over, not parsed, where
+``gguf.GGUFReader`` takes seconds), the tensor data memory-mapped with :class:`numpy.memmap`
+and each tensor read only when asked for. The stored quantization type stays in
+:attr:`TensorInfo.qtype`. GGUF stores dimensions innermost-first; shapes here are NumPy
+order (outermost first). An ``audioparity.order`` string field (JSON list) gives execution
+order, else file order.
+
+A big-endian file (version field byte-swapped) is read: plain tensors (F32, F16, F64, I8 …
+I64) come back in the machine's byte order. Its quantized and BF16 tensors are refused in
+one line: writers disagree on whether their block scales were swapped (``gguf``'s writer
+leaves them, llama.cpp's ``gguf_convert_endian.py`` swaps them), so no reading is sure.
 """
 
 from __future__ import annotations
 
 import json
-import warnings
+import mmap
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
 from .base import DAMAGED, TensorInfo, Trace, ordered, resolve_repeats
-from .gguf_check import check_gguf_header
+from .gguf_layout import TensorLayout, read_gguf_layout
 from .safetensors_format import ORDER_KEY
 
+#: ggml types read as plain arrays (no block structure): GGUF type name -> dtype name
 _PLAIN = {"F32": "float32", "F16": "float16", "F64": "float64", "BF16": "bfloat16",
           "I8": "int8", "I16": "int16", "I32": "int32", "I64": "int64"}
+#: a dimension this large cannot describe real data (NumPy's index type would overflow)
+_MAX_DIM = 2 ** 62
 
 
 class GGUFTrace(Trace):
@@ -27,62 +39,102 @@ class GGUFTrace(Trace):
 
     def __init__(self, path: str | Path):
         super().__init__(Path(path))
-        import gguf
+        from gguf import GGMLQuantizationType
 
-        check_gguf_header(self.path)  # gguf trusts every count: bound them first
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # gguf warns on duplicate keys, then raises
-                self._reader = gguf.GGUFReader(self.path)
-            self._tensors = {t.name: t for t in self._reader.tensors}
-            infos = {}
-            for name, t in self._tensors.items():
-                qname = t.tensor_type.name
-                shape = tuple(int(s) for s in reversed(t.shape.tolist()))
-                dtype = _PLAIN.get(qname, "float32")
-                infos[name] = TensorInfo(name, shape, dtype, None if qname in _PLAIN else qname)
-        except DAMAGED as exc:  # the gguf package raises many types on damaged files
-            raise InputError(self.path, f"not a readable GGUF file ({_reason(exc)})") from None
-        order = None
-        field = self._reader.fields.get(ORDER_KEY)
-        if field is not None:
-            try:
-                order = json.loads(bytes(field.parts[field.data[0]]).decode())
-            except (ValueError, IndexError, TypeError, UnicodeDecodeError, RecursionError):
-                raise InputError(self.path, f"{ORDER_KEY} field is not a JSON list") from None
-            if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
-                raise InputError(self.path, f"{ORDER_KEY} field is not a JSON list of names")
+            layout = read_gguf_layout(self.path, max_items=0)  # no array decoded: only walked
+        except ValueError as exc:
+            raise InputError(self.path, f"not a readable GGUF file ({exc})") from None
+        except OSError as exc:
+            raise InputError(self.path, f"cannot read: {exc.strerror or exc}") from None
+        self._big_endian = layout.byte_order == ">"
+        self._layouts: dict[str, TensorLayout] = {t.name: t for t in layout.tensors}
+        infos = {}
+        for t in layout.tensors:
+            qname = GGMLQuantizationType(t.ggml_type).name
+            if any(d >= _MAX_DIM for d in t.dims):
+                raise InputError(self.path, f"not a readable GGUF file (tensor '{t.name}' "
+                                            f"has dimensions {t.dims})")
+            if qname not in _PLAIN and not t.dims:
+                raise InputError(self.path, f"not a readable GGUF file (tensor '{t.name}' is "
+                                            f"{qname} without dimensions)")
+            infos[t.name] = TensorInfo(t.name, tuple(reversed(t.dims)),
+                                       _PLAIN.get(qname, "float32"),
+                                       None if qname in _PLAIN else qname)
+        order = _order(self.path, layout.metadata.get(ORDER_KEY))
+        if order is not None:
             notes: list[str] = []
             order = resolve_repeats(order, infos, notes, ORDER_KEY)
             if notes:
                 self.meta["notes"] = notes
-        self.meta["architecture"] = _string_field(self._reader, "general.architecture")
+        architecture = layout.metadata.get("general.architecture")
+        self.meta["architecture"] = architecture if isinstance(architecture, str) else None
         self._infos = {n: infos[n] for n in (ordered(list(infos), order) if order else infos)}
+        self._map: np.memmap | None = None
 
     def _read(self, name: str) -> np.ndarray:
-        import gguf
+        from gguf import GGMLQuantizationType
+        from gguf.quants import dequantize, quant_shape_to_byte_shape
 
-        t = self._tensors[name]
-        info = self._infos[name]
+        t, info = self._layouts[name], self._infos[name]
+        if self._map is None:
+            self._map = np.memmap(self.path, dtype=np.uint8, mode="r")
+        raw = self._map[t.offset:t.offset + t.n_bytes]
         try:
+            if len(raw) != t.n_bytes:
+                raise ValueError(f"the file is now {len(self._map)} bytes, shorter than when "
+                                 "opened")
             if info.qtype is None and info.dtype != "bfloat16":
-                return np.asarray(t.data).reshape(info.shape)
+                if self._big_endian:
+                    stored = np.dtype(info.dtype).newbyteorder(">")
+                    return raw.view(stored).astype(info.dtype).reshape(info.shape)
+                return raw.view(info.dtype).reshape(info.shape)
+            if self._big_endian:
+                raise InputError(self.path, f"tensor '{name}': {info.qtype or 'BF16'} in a "
+                                 "big-endian GGUF cannot be read for sure (writers disagree on "
+                                 "swapping its block scales); convert the file to little-endian "
+                                 "(gguf_convert_endian.py FILE little)")
+            qtype = GGMLQuantizationType(t.ggml_type)
+            blocks = raw.reshape(quant_shape_to_byte_shape(info.shape, qtype))
             with np.errstate(all="ignore"):  # Inf/NaN scales dequantize to Inf/NaN, quietly
-                return gguf.quants.dequantize(t.data, t.tensor_type).reshape(info.shape)
+                return dequantize(blocks, qtype).reshape(info.shape)
         except NotImplementedError:
             raise InputError(self.path, f"tensor '{name}': gguf cannot dequantize {info.qtype}") from None
         except DAMAGED as exc:  # damaged data whose size does not fit its type/shape
             raise InputError(self.path, f"cannot read tensor '{name}' ({_reason(exc)})") from None
 
+    def close(self) -> None:
+        self._map = None
 
-def _string_field(reader, key: str) -> str | None:
-    field = reader.fields.get(key)
-    if field is None:
+    def release(self, name: str | None = None) -> None:
+        mapped = getattr(self._map, "_mmap", None)
+        if mapped is None or not hasattr(mmap, "MADV_DONTNEED"):
+            return
+        if name is None:
+            start, stop = 0, len(mapped)
+        else:
+            t = self._layouts[name]
+            start, stop = t.offset, t.offset + t.n_bytes
+        start -= start % mmap.PAGESIZE  # madvise wants a page-aligned start
+        if stop > start:
+            # a read-only shared file mapping: the pages stay in the page cache and fault
+            # back in on the next read; only this process's resident set shrinks
+            mapped.madvise(mmap.MADV_DONTNEED, start, stop - start)
+
+
+def _order(path: Path, value: object) -> list[str] | None:
+    """The execution order stored under ``audioparity.order`` (a JSON list of names)."""
+    if value is None:
         return None
     try:
-        return bytes(field.parts[field.data[0]]).decode()
-    except (IndexError, UnicodeDecodeError):
-        return None
+        if not isinstance(value, str):
+            raise TypeError
+        order = json.loads(value)
+    except (ValueError, TypeError, RecursionError):
+        raise InputError(path, f"{ORDER_KEY} field is not a JSON list") from None
+    if not isinstance(order, list) or not all(isinstance(n, str) for n in order):
+        raise InputError(path, f"{ORDER_KEY} field is not a JSON list of names")
+    return order
 
 
 def _reason(exc: BaseException) -> str:
