@@ -36,6 +36,9 @@ _REL_TOL = 1e-7
 _RANK_MARGIN = 1e-6
 #: ... at most this many (the lowest).
 _MAX_RERANKED = 256
+#: Elements of a float32 ``sin²`` table computed at once (16 MB): a wide input range makes
+#: the grid long.
+_TABLE_SIZE = 1 << 22
 
 
 @dataclass
@@ -81,23 +84,26 @@ def _sse(x: np.ndarray, d: np.ndarray, a: np.ndarray, tied: bool
 def _grid_errors(x: np.ndarray, d: np.ndarray, grid: np.ndarray, forms: tuple[bool, ...]
                  ) -> dict[bool, np.ndarray]:
     """Squared error of each grid frequency on one channel's samples, per form (``True``:
-    Snake, ``k = ±1/a``; ``False``: SnakeBeta, ``k`` least squares), from one ``sin²`` table
-    in float32 (float64's ``sin`` costs ~20 times more); near the minimum the error is within
-    ~1e-7·``d·d`` of float64's."""
-    s2 = np.multiply.outer(grid.astype(np.float32), x.astype(np.float32))
-    np.square(np.sin(s2, out=s2), out=s2)
-    d32 = d.astype(np.float32)
-    sd = np.einsum("ij,j->i", s2, d32)
-    errs = {}
-    for form in forms:
-        if form:  # k = ±1/a, the sign that fits better
-            k = np.where(sd >= 0, 1.0, -1.0) / grid
-        else:
-            k = sd / np.maximum(np.einsum("ij,ij->i", s2, s2), np.float32(1e-30))
-        r = k.astype(np.float32)[:, None] * s2
-        np.subtract(d32, r, out=r)
-        errs[form] = np.einsum("ij,ij->i", r, r)
-    return errs
+    Snake, ``k = ±1/a``; ``False``: SnakeBeta, ``k`` least squares), from ``sin²`` tables in
+    float32 (float64's ``sin`` costs ~20 times more) of at most ``_TABLE_SIZE`` elements;
+    near the minimum the error is within ~1e-7·``d·d`` of float64's."""
+    x32, d32 = x.astype(np.float32), d.astype(np.float32)
+    rows = max(1, _TABLE_SIZE // max(x.size, 1))
+    errs: dict[bool, list[np.ndarray]] = {form: [] for form in forms}
+    for start in range(0, grid.size, rows):
+        a = grid[start:start + rows]
+        s2 = np.multiply.outer(a.astype(np.float32), x32)
+        np.square(np.sin(s2, out=s2), out=s2)
+        sd = np.einsum("ij,j->i", s2, d32)
+        for form in forms:
+            if form:  # k = ±1/a, the sign that fits better
+                k = np.where(sd >= 0, 1.0, -1.0) / a
+            else:
+                k = sd / np.maximum(np.einsum("ij,ij->i", s2, s2), np.float32(1e-30))
+            r = k.astype(np.float32)[:, None] * s2
+            np.subtract(d32, r, out=r)
+            errs[form].append(np.einsum("ij,ij->i", r, r))
+    return {form: np.concatenate(parts) for form, parts in errs.items()}
 
 
 def _grid_best(x: np.ndarray, d: np.ndarray, grid: np.ndarray, forms: tuple[bool, ...]
