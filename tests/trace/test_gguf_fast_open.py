@@ -187,3 +187,18 @@ def test_an_order_field_that_is_no_list_of_names_is_one_line(tmp_path, value):
     writer.close()
     with pytest.raises(InputError, match="audioparity.order field is not a JSON list"):
         open_trace(tmp_path / "o.gguf")
+
+
+@pytest.mark.parametrize("length", [2 ** 63 + 5, 2 ** 64 - 9])
+def test_a_token_length_past_any_offset_is_one_line(tmp_path, length):
+    """A token's length so large that the next token's offset overflows a C offset: refused
+    as past the end of the file, not an OverflowError."""
+    path = tmp_path / "v.gguf"
+    write_model(path, 10, quantized=False)
+    data = bytearray(path.read_bytes())
+    first = data.index(b"tok0") - 8  # the first token's u64 length
+    data[first:first + 8] = length.to_bytes(8, "little")
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError) as err:
+        open_trace(path)
+    assert "\n" not in str(err.value) and "runs past the end of the file" in str(err.value)

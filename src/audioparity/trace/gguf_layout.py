@@ -200,7 +200,7 @@ class _Walker:
         try:
             for _ in range(count):
                 pos += 8 + unpack(data, pos)[0]
-        except struct.error:
+        except (struct.error, OverflowError):  # past the end, or past what an offset holds
             pos = len(data) + 1
         if pos > len(data):
             raise ValueError(f"{what} runs past the end of the file (byte {self.pos})")
