@@ -111,7 +111,7 @@ def _grid_best(x: np.ndarray, d: np.ndarray, grid: np.ndarray, forms: tuple[bool
     """Index of the grid frequency with the least squared error on one channel's samples,
     per form: ranked in float32, then the frequencies within float32's reach of the best
     ranked again in float64 (where the error is nearly flat in ``a``, as for small ``a`` in
-    SnakeBeta, float32 alone would pick among them at random)."""
+    SnakeBeta, float32 alone would pick among them by its rounding)."""
     margin = _RANK_MARGIN * float(d @ d)
     best = {}
     for form, errs in _grid_errors(x, d, grid, forms).items():
