@@ -12,7 +12,8 @@ exact-parity settings (flash attention off, F32 KV cache, one micro-batch). In r
 * ``capture_llamacpp`` kept in memory (no file);
 * the GGUF header read every capture starts with (``read_header``), a fixed cost; and,
   once, the same read of a GGUF holding a Qwen-sized vocabulary (151,936 tokens and
-  151,387 merges, no tensors), what a real model's capture pays before llama.cpp loads it.
+  151,387 merges, no tensors), what a real model's capture pays before llama.cpp loads it,
+  beside ``open_trace`` on it (compare, weights) and gguf's own ``GGUFReader``.
 
 Ratios are median variant time / median plain time; the trace sizes are the files'.
 Run: ``python bench/bench_llamacpp_capture.py [--repeats N] [--threads N] [--quick]``.
@@ -113,23 +114,33 @@ def plain_eval(gguf: Path, tokens: list[int], n_threads: int | None) -> np.ndarr
         llama_cpp.llama_model_free(model)
 
 
-def real_vocab_header_s(tmp: Path) -> float:
-    """Seconds of one ``read_header`` of a metadata-only GGUF with a real-sized vocabulary."""
+def real_vocab_reads_s(tmp: Path) -> dict[str, float]:
+    """Seconds of reading a GGUF with a real-sized vocabulary (and one tiny tensor), side by side:
+    the capture's ``read_header``, ``open_trace`` (compare, weights) and gguf's own
+    ``GGUFReader``, which parses every token and merge."""
     import gguf
+
+    from audioparity.trace import open_trace
 
     path = tmp / "vocab.gguf"
     writer = gguf.GGUFWriter(str(path), "qwen3")
     writer.add_token_list([f"t{i}" for i in range(REAL_VOCAB)])
     writer.add_token_types([gguf.TokenType.NORMAL] * REAL_VOCAB)
     writer.add_token_merges([f"a{i} b{i}" for i in range(REAL_MERGES)])
+    writer.add_tensor("probe.weight", np.zeros((8, 4), np.float32))  # open_trace needs one
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    start = time.perf_counter()
-    header = read_header(path)
-    seconds = time.perf_counter() - start
-    assert header.n_vocab == REAL_VOCAB, "the vocabulary must read back"
+    seconds = {}
+    for label, read in (("read_header", lambda: read_header(path)),
+                        ("open_trace", lambda: open_trace(path)),
+                        ("gguf.GGUFReader", lambda: gguf.GGUFReader(str(path)))):
+        start = time.perf_counter()
+        result = read()
+        seconds[label] = time.perf_counter() - start
+        if label == "read_header":
+            assert result.n_vocab == REAL_VOCAB, "the vocabulary must read back"
     return seconds
 
 
@@ -188,9 +199,12 @@ def main() -> None:
         print("| " + " | ".join(cells) + " |", flush=True)
     if not args.quick:
         with tempfile.TemporaryDirectory(prefix="bench-llamacpp-") as tmp:
-            seconds = real_vocab_header_s(Path(tmp))
-        print(f"\nGGUF header read with a {REAL_VOCAB:,}-token vocabulary and {REAL_MERGES:,} "
-              f"merges (metadata only, once): {seconds:.2f} s")
+            seconds = real_vocab_reads_s(Path(tmp))
+        print(f"\nGGUF with a {REAL_VOCAB:,}-token vocabulary and {REAL_MERGES:,} merges "
+              "(metadata only, each read once):")
+        slow = seconds["gguf.GGUFReader"]
+        for label, took in seconds.items():
+            print(f"  {label:16s} {took:7.3f} s  ({took / slow:.4f}x gguf.GGUFReader)")
     print(f"\nload average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
