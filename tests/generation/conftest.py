@@ -9,14 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from qwen3_numpy import Qwen3Numpy, generate
+from qwen3_numpy import MAX_NEW, SAMPLING, Qwen3Numpy, generate
 from transformers import Qwen3Config, Qwen3ForCausalLM
 
 from audioparity.generation import Replay, capture_generate, record_generation
 
 ROPE = "transformers.models.qwen3.modeling_qwen3.apply_rotary_pos_emb"
-MAX_NEW = 16
-SAMPLING = {"temperature": 0.7, "top_k": 40, "top_p": None}
 
 
 @dataclass

@@ -36,6 +36,10 @@ ROPE_LAYER = 0
 
 Record = Callable[[str, np.ndarray], None]
 
+#: the generation tests' loop settings (shared by the fixtures and the tests)
+MAX_NEW = 16
+SAMPLING = {"temperature": 0.7, "top_k": 40, "top_p": None}
+
 
 @dataclass
 class Qwen3Numpy:

@@ -9,8 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import MAX_NEW
-from qwen3_numpy import Qwen3Numpy, generate_batch
+from qwen3_numpy import MAX_NEW, Qwen3Numpy, generate_batch
 
 from audioparity.generation import capture_generate, record_generation
 

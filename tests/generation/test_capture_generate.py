@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from conftest import MAX_NEW
+from qwen3_numpy import MAX_NEW
 
 from audioparity.generation import capture_generate
 from audioparity.generation.names import parse_step

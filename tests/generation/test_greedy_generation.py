@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import MAX_NEW
+from qwen3_numpy import MAX_NEW
 
 
 def _compare(cli, talker, port, *extra):

@@ -10,8 +10,8 @@ import json
 import numpy as np
 import onnx
 import onnxruntime as ort
-from conftest import SAMPLING
 from onnx import TensorProto, helper
+from qwen3_numpy import SAMPLING
 
 from audioparity.generation import Replay, record_generation
 from audioparity.trace import open_trace

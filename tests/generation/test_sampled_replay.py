@@ -9,8 +9,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import SAMPLING
-from qwen3_numpy import sample_probs
+from qwen3_numpy import SAMPLING, sample_probs
 from safetensors.numpy import load_file
 
 from audioparity.generation import Replay, ReplayError, inverse_cdf

@@ -6,8 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
-from conftest import MAX_NEW
-from qwen3_numpy import Qwen3Numpy
+from qwen3_numpy import MAX_NEW, Qwen3Numpy
 
 from audioparity.generation import record_generation
 
