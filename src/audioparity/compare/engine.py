@@ -19,6 +19,7 @@ from ..progress import progress_bar
 from ..trace import Trace, open_trace
 from . import completeness
 from .align import Alignment, align
+from .complex_metrics import complex_metrics, is_complex
 from .conventions import read_rope_rows
 from .conventions.infer import Readings, infer
 from .fingerprint import Fingerprints
@@ -193,7 +194,12 @@ def _measure(ref_t: Trace, port_t: Trace, alignment: Alignment, readings: Readin
                                else reading.name)
             entry.convention_note = readings.pair_notes.get(pair.ref)
             if reading is not None:
-                m = pair_metrics(ref_t.read(pair.ref), reading.apply(port_t.read(pair.port)))
+                ref_arr, port_arr = ref_t.read(pair.ref), reading.apply(port_t.read(pair.port))
+                m = pair_metrics(ref_arr, port_arr)
+                if (is_complex(ref_t, pair.ref) or is_complex(port_t, pair.port)) \
+                        and ref_arr.shape[-1:] == (2,) and not m.nonfinite_mismatch:
+                    entry.complex = complex_metrics(ref_arr, port_arr)
+                del ref_arr, port_arr
                 ref_t.release(pair.ref)  # one pair resident at a time, however big the trace
                 port_t.release(pair.port)
                 entry.metrics = m

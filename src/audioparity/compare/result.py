@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .complex_metrics import ComplexMetrics
 from .metrics import PairMetrics
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -48,6 +49,8 @@ class PairResult:
     convention: str | None = None  # how the port tensor was read (``channels_last`` …)
     #: why the reading is remarkable (a tensor stored unlike the port's majority convention)
     convention_note: str | None = None
+    #: magnitude/phase errors of a pair recorded complex (stored as its real ``[..., 2]`` view)
+    complex: ComplexMetrics | None = None
 
     @property
     def ok(self) -> bool:
@@ -102,7 +105,8 @@ class PairResult:
             "ok": self.ok, "status": self.status, "aligned_by": self.method,
             "convention": self.convention, "convention_note": self.convention_note,
             "rtol": self.rtol, "atol": self.atol, "detail": self.detail,
-        }
+        } | ({} if self.complex is None
+             else {"complex": self.complex.to_json(with_reading=not self.ok)})
 
 
 @dataclass

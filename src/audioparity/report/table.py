@@ -171,6 +171,8 @@ def divergence_panel(result: CompareResult) -> Panel:
     if e.port_name != e.ref_name or e.method != "name":
         lines.append(Text.assemble(("  port name    ", "dim"),
                                    safe_text(f"{e.port_name} (aligned by {e.method})")))
+    if e.complex is not None:
+        lines.append(Text.assemble(("complex        ", "dim"), e.complex.reading()))
     lines.append(Text.assemble(("next           ", "dim"),
                                safe_text(first.next_name or "(end of trace)")))
     if first.causes:
