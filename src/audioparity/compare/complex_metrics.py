@@ -38,6 +38,8 @@ DOMINANT_SHARE = 0.9
 CONJUGATE_REL = 1e-3
 #: a per-bin phase difference this close (rms radians) to a line is a linear phase ramp
 RAMP_RESIDUAL_RAD = 0.1
+#: the longest axis searched for a ramp (an n_fft = 32768 STFT's bins; frames beyond)
+RAMP_AXIS_MAX = 16385
 #: the smallest phase (radians) a ramp must turn across its axis to be named
 RAMP_SPAN_RAD = 0.5
 
@@ -136,7 +138,8 @@ def complex_metrics(ref: np.ndarray, port: np.ndarray,
     r2, p2 = ref.reshape(-1, 2), port.reshape(-1, 2)
     n = r2.shape[0]
     # per-index cross spectra along the last two complex axes (a ramp is sought in each)
-    axes = [a for a in range(max(len(shape) - 2, 0), len(shape)) if shape[a] >= 4]
+    axes = [a for a in range(max(len(shape) - 2, 0), len(shape))
+            if 4 <= shape[a] <= RAMP_AXIS_MAX]
     strides = {a: math.prod(shape[a + 1:]) for a in axes}
     cross_by_axis = {a: np.zeros(shape[a], np.complex128) for a in axes}
     rr = mm = gain = weight = phase = off = dd = conj_dd = 0.0
@@ -151,14 +154,14 @@ def complex_metrics(ref: np.ndarray, port: np.ndarray,
         cross = pc * np.conj(rc)
         dphi = np.abs(np.angle(cross))
         dm, d, dc = ap - ar, pc - rc, pc - np.conj(rc)
-        rr += float(ar @ ar)
-        mm += float(dm @ dm)
-        gain += float(ar @ ap)
+        rr += _dot(ar, ar)
+        mm += _dot(dm, dm)
+        gain += _dot(ar, ap)
         weight += float(ar.sum())
-        phase += float(ar @ dphi)
+        phase += _dot(ar, dphi)
         off += float(np.square(ar[dphi > PHASE_OFF_RAD]).sum())
-        dd += float(np.vdot(d, d).real)
-        conj_dd += float(np.vdot(dc, dc).real)
+        dd += _dot(d.view(np.float64), d.view(np.float64))  # |d|² summed as re² + im²
+        conj_dd += _dot(dc.view(np.float64), dc.view(np.float64))
         for a in axes:
             bins = (index // strides[a]) % shape[a]
             cross_by_axis[a] += (np.bincount(bins, cross.real, shape[a])
@@ -172,6 +175,12 @@ def complex_metrics(ref: np.ndarray, port: np.ndarray,
         phase_share=max(0.0, (dd - mm) / dd) if dd > 0 else 0.0,
         conjugate_rel_l2=rel(conj_dd),
         ramp=min(ramps, key=lambda r: r.residual_rad) if ramps else None, numel=n)
+
+
+def _dot(x: np.ndarray, y: np.ndarray) -> float:
+    """``x · y`` of two float64 vectors; einsum, not BLAS: a BLAS dot per small chunk may
+    wake a thread pool each call (seconds over a large tensor on a busy machine)."""
+    return float(np.einsum("i,i->", x, y))
 
 
 def _as_complex(pairs: np.ndarray) -> np.ndarray:

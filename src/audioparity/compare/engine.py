@@ -197,7 +197,7 @@ def _measure(ref_t: Trace, port_t: Trace, alignment: Alignment, readings: Readin
                 ref_arr, port_arr = ref_t.read(pair.ref), reading.apply(port_t.read(pair.port))
                 m = pair_metrics(ref_arr, port_arr)
                 if (is_complex(ref_t, pair.ref) or is_complex(port_t, pair.port)) \
-                        and ref_arr.shape[-1:] == (2,) and not m.nonfinite_mismatch:
+                        and ref_arr.shape[-1:] == (2,):
                     entry.complex = complex_metrics(ref_arr, port_arr)
                 del ref_arr, port_arr
                 ref_t.release(pair.ref)  # one pair resident at a time, however big the trace
