@@ -85,6 +85,10 @@ def traces(tmp_path_factory):
             for bug in (None, "conjugate", "scale", "shift")}
 
 
+def _real_view(z: np.ndarray) -> np.ndarray:
+    return np.stack([z.real, z.imag], axis=-1)
+
+
 def _entry(result, name: str) -> dict:
     return next(e for e in result.to_json()["entries"] if e["name"] == name)
 
@@ -145,6 +149,7 @@ def test_reading_reaches_the_panel_and_the_html(traces):
     assert "complex" in panel and "conjugate" in panel
     html = render_html(result, read_traces=False)
     assert 'id="s0-complex-reading"' in html and "conjugation bug" in html
+    assert html.count("conjugation bug") >= 2  # the facts and the pair row's tooltip
     json.dumps(result.to_json())  # the ramp and reading are plain JSON
 
 
@@ -176,3 +181,15 @@ def test_metrics_are_chunk_independent():
     assert chunked.magnitude_rel_l2 == pytest.approx(whole.magnitude_rel_l2, rel=1e-9)
     assert chunked.phase_mean_rad == pytest.approx(whole.phase_mean_rad, rel=1e-9)
     assert chunked.phase_off_energy == pytest.approx(whole.phase_off_energy, rel=1e-9)
+
+
+def test_gain_and_phase_rotation_together_are_both():
+    """A port off by ×0.7 and a constant 0.5 rad rotation: neither half carries 90 %."""
+    rng = np.random.default_rng(2)
+    z = rng.standard_normal((2, 65, 30)) + 1j * rng.standard_normal((2, 65, 30))
+    m = complex_metrics(_real_view(z), _real_view(0.7 * np.exp(0.5j) * z))
+    assert m.magnitude_scale == pytest.approx(0.7, rel=1e-9)
+    assert m.phase_mean_rad == pytest.approx(0.5, rel=1e-9)
+    assert 0.1 < m.phase_share < 0.9
+    assert m.ramp is None  # a constant rotation is no ramp
+    assert m.reading().startswith("both differ")
