@@ -163,6 +163,14 @@ def test_pair_without_complex_meta_gets_no_complex_field(traces, tmp_path):
     assert "complex" not in _entry(result, "frontend")
 
 
+def test_complex_meta_on_the_port_side_is_enough(traces, tmp_path):
+    """A reference dumped as plain real views (.npz, no meta) against a captured port."""
+    ref = open_trace(traces[None])
+    np.savez(tmp_path / "ref.npz", frontend=np.array(ref.read("frontend")))
+    result = compare_traces(tmp_path / "ref.npz", traces["scale"])
+    assert "×0.5" in _entry(result, "frontend")["complex"]["reading"]
+
+
 def test_a_complex_dtype_in_the_file_counts_as_complex(tmp_path):
     """An STFT dumped as complex64 in .npz is read as its real view and measured as complex."""
     spec = torch.stft(_voice(0.1), N_FFT, HOP, window=torch.hann_window(N_FFT),

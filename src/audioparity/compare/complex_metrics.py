@@ -170,7 +170,7 @@ def complex_metrics(ref: np.ndarray, port: np.ndarray,
     phase_mean = phase / weight if weight > 0 else 0.0
     ramps = [r for r in (_ramp(a, s) for a, s in cross_by_axis.items()) if r is not None]
     return ComplexMetrics(
-        magnitude_rel_l2=rel(mm), magnitude_scale=gain / rr if rr > 0 else math.nan,
+        magnitude_rel_l2=rel(mm), magnitude_scale=gain / rr if rr > 0 else (1.0 if mm == 0 else math.inf),
         phase_mean_rad=phase_mean, phase_off_energy=off / rr if rr > 0 else 0.0,
         phase_share=max(0.0, (dd - mm) / dd) if dd > 0 else 0.0,
         conjugate_rel_l2=rel(conj_dd),
