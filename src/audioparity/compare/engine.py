@@ -298,7 +298,9 @@ def _explain(result: CompareResult, ref_t: Trace, port_t: Trace, alignment: Alig
                 get_port=get_port, previous_name=prev.name if prev else None,
                 previous_ok=prev.ok if prev else None, history=list(history),
                 upstream_dtypes={"ref": upstream_ref.before(entry.ref_name),
-                                 "port": upstream_port.before(entry.port_name)})
+                                 "port": upstream_port.before(entry.port_name)},
+                complex_pair=is_complex(ref_t, entry.ref_name)
+                or is_complex(port_t, entry.port_name))
             causes = explain_pair(ref_t.read(entry.ref_name), get_port(entry.ref_name), ctx)
             if entry is first_entry:
                 result.first_divergence.causes = causes

@@ -80,7 +80,8 @@ class ExplainContext:
     ``history`` holds earlier pairs' metrics dicts (name, max_abs, rel_l2, cosine, snr_db, ok).
     ``port_qtype`` is the port tensor's GGUF quantization type when it was dequantized;
     ``upstream_dtypes`` the stored dtypes recorded upstream on each side (``"ref"``,
-    ``"port"``), when the caller knows them.
+    ``"port"``), when the caller knows them. ``complex_pair``: the pair is a complex
+    tensor's real ``[..., 2]`` view.
     """
 
     name: str = ""
@@ -97,6 +98,10 @@ class ExplainContext:
     #: included), e.g. ``{"port": ("bfloat16",)}``: a model fed bf16 features that writes
     #: float32 activations still rounds — evidence for ``precision``.
     upstream_dtypes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The pair is a complex tensor stored as its real ``[..., 2]`` view (real, imag on the
+    #: last axis): a complex dtype in the file or the trace meta's ``complex`` list. Without
+    #: it a last axis of 2 is just two channels (a stereo pair is not a spectrum).
+    complex_pair: bool = False
 
     def input(self, index: int = 0, side: str = "ref") -> np.ndarray | None:
         """The module's recorded positional input ``NAME:in{index}`` (None when not recorded).
