@@ -1,22 +1,56 @@
-"""``sign``: the port equals the reference negated.
+"""``sign``: the port equals the reference negated — wholly, or one half of a last axis of 2.
 
 Typical origin: a subtraction written the other way round (``b - a``), ``rotate_half``
-returning ``cat(x2, -x1)``, or a flipped phase in an ISTFT.
+returning ``cat(x2, -x1)``, or a flipped phase in an ISTFT. On a complex tensor stored as its
+real ``[..., 2]`` view (``ctx.complex_pair``), a negated imaginary part is the complex
+conjugate (``conj()`` forgotten in an inverse, the other sign of ``exp(±iωt)``, ``torch.stft``
+against a hand-written DFT) and a negated real part is minus the conjugate. Without the
+complex marker the last axis is two channels: one of them negated is a polarity flip of that
+channel, never read as a conjugate.
 
 Example
 -------
 >>> ref = np.random.default_rng(0).normal(size=(2, 64))
 >>> match(ref, -ref, ExplainContext()).detail
 'port = -ref (residual 0 after negating)'
+>>> spec = np.random.default_rng(1).normal(size=(33, 8, 2))
+>>> conj = spec * np.array([1.0, -1.0])
+>>> match(spec, conj, ExplainContext(complex_pair=True)).params
+{'c': -1.0, 'residual': 0.0, 'part': 'imag'}
+>>> match(spec, conj, ExplainContext()).params
+{'c': -1.0, 'residual': 0.0, 'part': 'channel', 'axis': -1, 'channel': 1}
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .arrays import clearly_different, fit_quality, fmt, paired_sample, residual
+from .arrays import (
+    FIT_TOL,
+    SAMPLE_LIMIT,
+    clearly_different,
+    fit_quality,
+    fmt,
+    paired_sample,
+    residual,
+    sample_index,
+)
 from .finding import ExplainContext, Finding
 from .registry import signature
+
+#: confidence of a conjugate fit on a pair marked complex (an exact, typed relation)
+CONJUGATE_CONFIDENCE = 0.95
+#: confidence of one negated channel of an unmarked last axis of 2 (a narrower relation
+#: than a whole negation: half the values carry the evidence)
+CHANNEL_CONFIDENCE = 0.8
+
+_HALF_HINT = {
+    "imag": "conjugate the port (or drop a stray conj()): check the sign convention of "
+            "exp(±iωt) in a hand-written DFT against torch.stft, a conj() forgotten (or "
+            "doubled) before an inverse, and irfft/istft fed a conjugated spectrum",
+    "real": "the port is −conj(ref): a conjugation and an overall sign flip together — check "
+            "the sign convention of exp(±iωt) and a subtraction written the other way round",
+}
 
 
 @signature("sign")
@@ -25,9 +59,41 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
     if not clearly_different(r, p):
         return None
     res = residual(p, -r)
-    if res > 0.05:
-        return None
-    return Finding("sign", 0.97 * fit_quality(res), f"port = -ref (residual {fmt(res)} after "
-                   "negating)", {"c": -1.0, "residual": res},
-                   "negate the port here: look for a subtraction written the other way round "
-                   "or a sign flip in a rotation/phase")
+    if res <= FIT_TOL:
+        return Finding("sign", 0.97 * fit_quality(res), f"port = -ref (residual {fmt(res)} "
+                       "after negating)", {"c": -1.0, "residual": res},
+                       "negate the port here: look for a subtraction written the other way "
+                       "round or a sign flip in a rotation/phase")
+    if ref.ndim >= 1 and ref.shape[-1:] == (2,) and port.shape == ref.shape:
+        return _half_negated(ref, port, ctx)
+    return None
+
+
+def _half_negated(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
+    """One of the two entries of the last axis negated, the other equal."""
+    rows = sample_index(ref.size // 2, SAMPLE_LIMIT // 2)
+    r = np.asarray(ref).reshape(-1, 2)[rows].astype(np.float64)
+    p = np.asarray(port).reshape(-1, 2)[rows].astype(np.float64)
+    for negated in (1, 0):
+        flip = np.ones(2)
+        flip[negated] = -1.0
+        res = residual(p, r * flip)
+        if res > FIT_TOL:
+            continue
+        params = {"c": -1.0, "residual": res}
+        if ctx.complex_pair:
+            part = "imag" if negated == 1 else "real"
+            what = ("the complex conjugate of ref: imaginary part negated" if part == "imag"
+                    else "minus the complex conjugate of ref: real part negated")
+            return Finding("sign", CONJUGATE_CONFIDENCE * fit_quality(res),
+                           f"port is {what} (residual {fmt(res)})", {**params, "part": part},
+                           _HALF_HINT[part])
+        return Finding("sign", CHANNEL_CONFIDENCE * fit_quality(res),
+                       f"channel {negated} of the last axis (size 2) negated, channel "
+                       f"{1 - negated} matches (residual {fmt(res)}): a polarity flip of one "
+                       "channel", {**params, "part": "channel", "axis": -1, "channel": negated},
+                       f"negate channel {negated} of the port's last axis: look for a "
+                       "difference of channels written the other way round (a complex "
+                       "tensor's real/imag view is read as complex only when the trace marks "
+                       "it so)")
+    return None
