@@ -1,7 +1,8 @@
 """Complex pairs (an STFT front end captured with the torch capture) get magnitude/phase
 metrics and a one-line reading: a conjugated, a rescaled and a one-sample-shifted port each
-named for what is wrong; a correct port is parity with no reading; a pair without complex
-meta is measured as a real tensor only."""
+named for what is wrong, the conjugate also by the cause catalogue (``sign``, imaginary part);
+a correct port is parity with no reading; a pair without complex meta is measured as a real
+tensor only (and its negated second half is one negated channel, not a conjugate)."""
 
 from __future__ import annotations
 
@@ -113,6 +114,13 @@ def test_conjugated_spectrum_is_named_a_phase_bug(traces):
     assert "complex" not in _entry(result, "pre")  # a real pair
 
 
+def test_conjugated_spectrum_causes_start_with_sign_on_the_imaginary_part(traces):
+    causes = compare_traces(traces[None], traces["conjugate"]).first_divergence.causes
+    assert causes[0].cause == "sign" and causes[0].params["part"] == "imag"
+    assert "complex conjugate" in causes[0].detail
+    assert all(f.confidence < causes[0].confidence for f in causes[1:])
+
+
 def test_rescaled_spectrum_is_named_a_magnitude_bug(traces):
     result = compare_traces(traces[None], traces["scale"])
     c = _entry(result, "frontend")["complex"]
@@ -161,6 +169,9 @@ def test_pair_without_complex_meta_gets_no_complex_field(traces, tmp_path):
     result = compare_traces(tmp_path / "ref.npz", tmp_path / "port.npz")
     assert result.status == "divergent"
     assert "complex" not in _entry(result, "frontend")
+    top = result.first_divergence.causes[0]  # two channels, one negated: not a conjugate
+    assert top.cause == "sign" and top.params["part"] == "channel"
+    assert "conjugate" not in top.detail
 
 
 def test_complex_meta_on_the_port_side_is_enough(traces, tmp_path):
@@ -177,8 +188,9 @@ def test_a_complex_dtype_in_the_file_counts_as_complex(tmp_path):
                       return_complex=True).numpy()
     np.savez(tmp_path / "ref.npz", spec=spec)
     np.savez(tmp_path / "port.npz", spec=np.conj(spec))
-    c = _entry(compare_traces(tmp_path / "ref.npz", tmp_path / "port.npz"), "spec")["complex"]
-    assert "conjugate" in c["reading"]
+    result = compare_traces(tmp_path / "ref.npz", tmp_path / "port.npz")
+    assert "conjugate" in _entry(result, "spec")["complex"]["reading"]
+    assert result.first_divergence.causes[0].params["part"] == "imag"
 
 
 def test_metrics_are_chunk_independent():
