@@ -9,8 +9,6 @@ import typer
 
 from ..compare import compare_traces
 from ..errors import UsageError
-from ..history import append_run, check_history, run_from_compare
-from ..report.table import print_report
 from .common import console, write_json
 
 
@@ -60,6 +58,8 @@ def compare_command(
     if depth is not None and depth < 0:
         raise UsageError("--depth must be >= 0")
     if history is not None:
+        from ..history import check_history
+
         check_history(history)  # before the compare, not after it
     elif label is not None:
         raise UsageError("--label names the revision recorded with --history: give both")
@@ -68,6 +68,8 @@ def compare_command(
                             replay=replay)
     if json_out != "-":
         if result.entries:
+            from ..report.table import print_report
+
             print_report(result, console, -1 if depth is None else (depth or None))
         if result.generation is not None:
             from ..generation.terminal import print_generation
@@ -75,6 +77,8 @@ def compare_command(
             print_generation(result.generation, console)
     write_json(json_out, result.to_json())
     if history is not None:
+        from ..history import append_run, run_from_compare
+
         append_run(history, run_from_compare(result.to_json(), label))
     if html_out is not None:
         from ..report.html import write_html

@@ -127,6 +127,8 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
 def _generation(ref_t: Trace, port_t: Trace, replay: bool):
     """The generation section (a token loop, or the draws of a loop without tokens), or
     None when the reference recorded neither."""
+    if not replay and not any("gen." in n or "draws." in n for n in ref_t.names):
+        return None  # no @k/gen.* nor draws.* name: skip importing the generation stack
     from ..generation.compare import compare_generation
     from ..generation.draws import compare_draws
 

@@ -26,12 +26,9 @@ from __future__ import annotations
 
 import fnmatch
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from ..errors import InputError
 
@@ -160,6 +157,10 @@ def load_rules(path: str | Path) -> MapRules:
         raise InputError(p, f"cannot read map file: {exc}") from None
     if p.suffix.lower() not in (".yaml", ".yml", ".toml") and _is_arrow_text(text):
         return rules_from_arrow_lines(text, p)
+    import tomllib
+
+    import yaml  # only a map file needs a YAML parser
+
     try:
         data = tomllib.loads(text) if p.suffix.lower() == ".toml" else yaml.safe_load(text)
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
