@@ -72,9 +72,13 @@ def explain(
         p_name = _pick(port_trace, port_name or (ref_name if ref_name in port_trace else None),
                        port)
         r_info, p_info = ref_trace.info(r_name), port_trace.info(p_name)
+        from ..compare.complex_metrics import is_complex  # not at import: start-up time
+
         ctx = ExplainContext(name=r_name if ref_name else "", ref_dtype=r_info.dtype,
                              port_dtype=p_info.dtype, get_ref=_getter(ref_trace),
-                             get_port=_getter(port_trace))
+                             get_port=_getter(port_trace),
+                             complex_pair=is_complex(ref_trace, r_name)
+                             or is_complex(port_trace, p_name))
         findings = explain_pair(ref_trace.read(r_name), port_trace.read(p_name), ctx,
                                 kinds=kinds, top=top)
     real = [f for f in findings if f.cause != "precision"]
