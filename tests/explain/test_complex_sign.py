@@ -1,11 +1,13 @@
 """``sign`` on complex pairs stored as their real ``[..., 2]`` view: a conjugated STFT (the
 imaginary part negated) and minus its conjugate (the real part negated) are named only when
-the context marks the pair complex; the same last axis of 2 unmarked is two channels, and one
-negated channel is a polarity flip, never a conjugate."""
+the context marks the pair complex (``compare`` and ``explain`` mark it from a complex dtype or
+the trace meta); the same last axis of 2 unmarked is two channels, and one negated channel is a
+polarity flip, never a conjugate."""
 
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +15,7 @@ import pytest
 import torch
 
 from audioparity.explain import ExplainContext, explain_pair
+from audioparity.trace import open_trace
 
 _spec = importlib.util.spec_from_file_location(
     "complex_pair_builders", Path(__file__).parents[1] / "compare" / "test_complex_pairs.py")
@@ -92,3 +95,18 @@ def test_relations_that_are_not_a_negated_half_do_not_fit(spectrum, bug):
                           dtype=spectrum.dtype)}[bug]
     findings = explain_pair(_view(spectrum), _view(port), _ctx(True), kinds=["sign"])
     assert [f.cause for f in findings] == ["unknown"]
+
+
+def test_explain_command_reads_the_complex_marker(cli, tmp_path):
+    """``audioparity explain`` on captured traces: the meta's ``complex`` list marks the
+    spectrum, so the conjugate is named; the same views in .npz (no meta) are two channels."""
+    ref = builders._trace(tmp_path / "ref.safetensors", None)
+    port = builders._trace(tmp_path / "port.safetensors", "conjugate")
+    code, out, _ = cli("explain", ref, port, "--ref-name", "frontend", "--json", "-")
+    top = json.loads(out)["causes"][0]
+    assert code == 1
+    assert top["cause"] == "sign" and top["params"]["part"] == "imag"
+    for side, trace in (("ref", ref), ("port", port)):
+        np.savez(tmp_path / f"{side}.npz", frontend=np.array(open_trace(trace).read("frontend")))
+    code, out, _ = cli("explain", tmp_path / "ref.npz", tmp_path / "port.npz", "--json", "-")
+    assert json.loads(out)["causes"][0]["params"]["part"] == "channel"
