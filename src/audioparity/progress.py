@@ -11,7 +11,6 @@ from contextlib import nullcontext
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 err_console = Console(stderr=True, highlight=False)
 
@@ -26,6 +25,15 @@ def progress_bar(enabled: bool | None = None):
         enabled = sys.stderr.isatty()
     if not enabled:
         return nullcontext(_NullProgress())
+    # only a terminal shows a bar: rich.progress is imported then
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TimeRemainingColumn(), console=err_console, transient=True)
 
