@@ -56,6 +56,10 @@ def test_minus_the_conjugate_is_named_sign_on_the_real_part(spectrum):
     assert top.cause == "sign"
     assert top.params["part"] == "real"
     assert "real part negated" in top.detail
+    # a negative gain on a conjugate is −conj times a positive one: the real part again
+    halved = explain_pair(_view(spectrum), _view(-0.5 * spectrum.conj()), _ctx(True))[0]
+    assert halved.params["part"] == "real"
+    assert halved.params["gain"] == pytest.approx(0.5, rel=1e-5)
 
 
 def test_whole_negation_of_a_complex_pair_is_plain_sign(spectrum):
@@ -86,13 +90,23 @@ def test_stereo_pair_with_one_channel_negated_is_a_polarity_flip():
     assert not any("conjugate" in f.detail for f in findings)
 
 
-@pytest.mark.parametrize("bug", ["scaled conjugate", "phase rotation", "noisy conjugate"])
+def test_a_rescaled_conjugate_is_named_with_its_gain(spectrum):
+    """A conjugate and a normalisation bug at once: ``1.3 · conj(ref)``."""
+    findings = explain_pair(_view(spectrum), _view(1.3 * spectrum.conj()), _ctx(True))
+    top = findings[0]
+    assert top.cause == "sign" and top.params["part"] == "imag"
+    assert top.params["gain"] == pytest.approx(1.3, rel=1e-5)
+    assert "×1.3" in top.detail and "gain ×1.3" in top.hint
+    assert 0.85 < top.confidence < 0.95  # two relations at once: below a plain conjugate
+    assert all(f.confidence < top.confidence for f in findings[1:])
+
+
+@pytest.mark.parametrize("bug", ["phase rotation", "noisy conjugate"])
 def test_relations_that_are_not_a_negated_half_do_not_fit(spectrum, bug):
-    port = {"scaled conjugate": 1.3 * spectrum.conj(),
-            "phase rotation": spectrum * np.exp(0.4j),
-            "noisy conjugate": spectrum.conj() + 0.2 * spectrum.abs().mean()
-            * torch.randn(spectrum.shape, generator=torch.Generator().manual_seed(3),
-                          dtype=spectrum.dtype)}[bug]
+    noise = torch.randn(spectrum.shape, generator=torch.Generator().manual_seed(3),
+                        dtype=spectrum.dtype)
+    port = {"phase rotation": spectrum * np.exp(0.4j),
+            "noisy conjugate": spectrum.conj() + 0.2 * spectrum.abs().mean() * noise}[bug]
     findings = explain_pair(_view(spectrum), _view(port), _ctx(True), kinds=["sign"])
     assert [f.cause for f in findings] == ["unknown"]
 

@@ -6,7 +6,8 @@ real ``[..., 2]`` view (``ctx.complex_pair``), a negated imaginary part is the c
 conjugate (``conj()`` forgotten in an inverse, the other sign of ``exp(±iωt)``, ``torch.stft``
 against a hand-written DFT) and a negated real part is minus the conjugate. Without the
 complex marker the last axis is two channels: one of them negated is a polarity flip of that
-channel, never read as a conjugate.
+channel, never read as a conjugate. A positive gain on top (``1.3 · conj(ref)``) is fitted and
+named with it.
 
 Example
 -------
@@ -16,9 +17,9 @@ Example
 >>> spec = np.random.default_rng(1).normal(size=(33, 8, 2))
 >>> conj = spec * np.array([1.0, -1.0])
 >>> match(spec, conj, ExplainContext(complex_pair=True)).params
-{'c': -1.0, 'residual': 0.0, 'part': 'imag'}
+{'c': -1.0, 'residual': 0.0, 'gain': 1.0, 'part': 'imag'}
 >>> match(spec, conj, ExplainContext()).params
-{'c': -1.0, 'residual': 0.0, 'part': 'channel', 'axis': -1, 'channel': 1}
+{'c': -1.0, 'residual': 0.0, 'gain': 1.0, 'part': 'channel', 'axis': -1, 'channel': 1}
 """
 
 from __future__ import annotations
@@ -43,6 +44,10 @@ CONJUGATE_CONFIDENCE = 0.95
 #: confidence of one negated channel of an unmarked last axis of 2 (a narrower relation
 #: than a whole negation: half the values carry the evidence)
 CHANNEL_CONFIDENCE = 0.8
+#: a half-negation that also needs a gain (two relations at once) counts this much less
+GAINED_CONFIDENCE = 0.95
+#: a fitted gain this close to 1 (relative) is no gain
+GAIN_EXACT = 1e-4
 
 _HALF_HINT = {
     "imag": "conjugate the port (or drop a stray conj()): check the sign convention of "
@@ -70,26 +75,38 @@ def match(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | N
 
 
 def _half_negated(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Finding | None:
-    """One of the two entries of the last axis negated, the other equal."""
+    """One of the two entries of the last axis negated, the other equal, both possibly times
+    one positive gain (a conjugate and a normalisation bug together)."""
     rows = sample_index(ref.size // 2, SAMPLE_LIMIT // 2)
     r = np.asarray(ref).reshape(-1, 2)[rows].astype(np.float64)
     p = np.asarray(port).reshape(-1, 2)[rows].astype(np.float64)
     for negated in (1, 0):
         flip = np.ones(2)
         flip[negated] = -1.0
-        res = residual(p, r * flip)
+        model = r * flip
+        energy = float(np.einsum("ij,ij->", model, model))
+        gain = float(np.einsum("ij,ij->", p, model)) / energy if energy > 0 else 0.0
+        if gain <= 0:
+            continue
+        scaled = abs(gain - 1) > GAIN_EXACT
+        res = residual(p, model * gain if scaled else model)
         if res > FIT_TOL:
             continue
-        params = {"c": -1.0, "residual": res}
+        params = {"c": -1.0, "residual": res, "gain": gain if scaled else 1.0}
+        times = f", ×{fmt(gain)}" if scaled else ""
+        confidence = (GAINED_CONFIDENCE if scaled else 1.0) * fit_quality(res)
         if ctx.complex_pair:
             part = "imag" if negated == 1 else "real"
-            what = ("the complex conjugate of ref: imaginary part negated" if part == "imag"
-                    else "minus the complex conjugate of ref: real part negated")
-            return Finding("sign", CONJUGATE_CONFIDENCE * fit_quality(res),
+            what = (f"the complex conjugate of ref{times}: imaginary part negated"
+                    if part == "imag"
+                    else f"minus the complex conjugate of ref{times}: real part negated")
+            hint = _HALF_HINT[part] + (f"; then undo the gain ×{fmt(gain)} (a normalisation)"
+                                       if scaled else "")
+            return Finding("sign", CONJUGATE_CONFIDENCE * confidence,
                            f"port is {what} (residual {fmt(res)})", {**params, "part": part},
-                           _HALF_HINT[part])
-        return Finding("sign", CHANNEL_CONFIDENCE * fit_quality(res),
-                       f"channel {negated} of the last axis (size 2) negated, channel "
+                           hint)
+        return Finding("sign", CHANNEL_CONFIDENCE * confidence,
+                       f"channel {negated} of the last axis (size 2) negated{times}, channel "
                        f"{1 - negated} matches (residual {fmt(res)}): a polarity flip of one "
                        "channel", {**params, "part": "channel", "axis": -1, "channel": negated},
                        f"negate channel {negated} of the port's last axis: look for a "
