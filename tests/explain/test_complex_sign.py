@@ -111,6 +111,18 @@ def test_relations_that_are_not_a_negated_half_do_not_fit(spectrum, bug):
     assert [f.cause for f in findings] == ["unknown"]
 
 
+def test_noise_on_a_near_zero_half_is_not_a_negation():
+    """A spectrum whose imaginary part is tiny (1e-3) and a port adding 1e-2 noise to it:
+    negating that half is close to the port only because the half is small; it explains
+    none of the difference, so it is not a conjugate."""
+    rng = np.random.default_rng(4)
+    ref = np.stack([rng.standard_normal(4000), 1e-3 * rng.standard_normal(4000)], axis=-1)
+    port = ref + np.stack([np.zeros(4000), 1e-2 * rng.standard_normal(4000)], axis=-1)
+    for complex_pair in (True, False):
+        findings = explain_pair(ref, port, _ctx(complex_pair), kinds=["sign"])
+        assert [f.cause for f in findings] == ["unknown"]
+
+
 def test_explain_command_reads_the_complex_marker(cli, tmp_path):
     """``audioparity explain`` on captured traces: the meta's ``complex`` list marks the
     spectrum, so the conjugate is named; the same views in .npz (no meta) are two channels."""

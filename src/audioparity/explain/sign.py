@@ -31,6 +31,7 @@ from .arrays import (
     SAMPLE_LIMIT,
     clearly_different,
     fit_quality,
+    fit_tol,
     fmt,
     paired_sample,
     residual,
@@ -80,6 +81,7 @@ def _half_negated(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Fin
     rows = sample_index(ref.size // 2, SAMPLE_LIMIT // 2)
     r = np.asarray(ref).reshape(-1, 2)[rows].astype(np.float64)
     p = np.asarray(port).reshape(-1, 2)[rows].astype(np.float64)
+    tol = fit_tol(residual(p, r))  # the fit must explain the difference, not only be close
     for negated in (1, 0):
         flip = np.ones(2)
         flip[negated] = -1.0
@@ -90,11 +92,11 @@ def _half_negated(ref: np.ndarray, port: np.ndarray, ctx: ExplainContext) -> Fin
             continue
         scaled = abs(gain - 1) > GAIN_EXACT
         res = residual(p, model * gain if scaled else model)
-        if res > FIT_TOL:
+        if res > tol:
             continue
         params = {"c": -1.0, "residual": res, "gain": gain if scaled else 1.0}
         times = f", ×{fmt(gain)}" if scaled else ""
-        confidence = (GAINED_CONFIDENCE if scaled else 1.0) * fit_quality(res)
+        confidence = (GAINED_CONFIDENCE if scaled else 1.0) * fit_quality(res, tol)
         if ctx.complex_pair:
             part = "imag" if negated == 1 else "real"
             what = (f"the complex conjugate of ref{times}: imaginary part negated"
