@@ -75,11 +75,12 @@ def compare_command(
             from ..generation.terminal import print_generation
 
             print_generation(result.generation, console)
-    write_json(json_out, result.to_json())
+    doc = result.to_json() if json_out is not None or history is not None else None
+    write_json(json_out, doc)  # no --json: nothing written
     if history is not None:
         from ..history import append_run, run_from_compare
 
-        append_run(history, run_from_compare(result.to_json(), label))
+        append_run(history, run_from_compare(doc, label))
     if html_out is not None:
         from ..report.html import write_html
 
