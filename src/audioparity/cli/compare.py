@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..compare import compare_traces
 from ..errors import UsageError
 from .common import console, write_json
 
@@ -63,6 +62,8 @@ def compare_command(
         check_history(history)  # before the compare, not after it
     elif label is not None:
         raise UsageError("--label names the revision recorded with --history: give both")
+    from ..compare import compare_traces  # numpy and the engine: not for --help
+
     result = compare_traces(ref, port, map_file, rtol=rtol, atol=atol, explain=explain,
                             by_order=not no_order, progress=True, strict_layout=strict_layout,
                             replay=replay)
