@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import tempfile
-import time
 import types
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import median_times
 
 from audioparity.compare import compare_traces
 from audioparity.examples.numpy_port import NumpyPort
@@ -51,27 +50,6 @@ MODELS = {
         n_fft=256, hop_length=64), 128),
 }
 WRITER_SOURCE = "src/audioparity/trace/safetensors_format.py"
-
-
-def median_times(fns: dict[str, Callable[[], object]], repeats: int,
-                 setups: dict[str, Callable[[], object]] | None = None) -> dict[str, float]:
-    """Median wall time in seconds of each ``fn()``, run in rotation (after one warm-up each);
-    ``setups[key]()`` runs untimed before each ``fns[key]()``.
-
-    Rotating the variants within every repeat keeps the ratios fair on a loaded machine:
-    a slow spell hits all variants alike.
-    """
-    setups = setups or {}
-    times: dict[str, list[float]] = {key: [] for key in fns}
-    for repeat in range(repeats + 1):
-        for key, fn in fns.items():
-            if key in setups:
-                setups[key]()
-            start = time.perf_counter()
-            fn()
-            if repeat:  # the first round warms up
-                times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(t) for key, t in times.items()}
 
 
 def writer_at(rev: str) -> type:

@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import argparse
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from timing import median_times
 
 from audioparity.compare import compare_traces
 from audioparity.trace import TraceWriter, open_trace
@@ -72,19 +71,6 @@ def cli_compare(ref_path: Path, port_path: Path, out: Path) -> None:
                           check=False, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"compare exited {done.returncode}: {done.stderr.strip()}")
-
-
-def median_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall time of each ``fn()``, run in rotation after one warm-up each."""
-    for fn in fns.values():
-        fn()
-    times: dict[str, list[float]] = {key: [] for key in fns}
-    for _ in range(repeats):
-        for key, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(t) for key, t in times.items()}
 
 
 def startup(repeats: int) -> dict[str, float]:

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import median_times
 
 from audioparity.examples.reference import DemoConfig, build_lm
 from audioparity.generation import capture_generate, compare_generation
@@ -45,19 +43,6 @@ MODELS = {
         num_attention_heads=8, num_key_value_heads=4, head_dim=64),
 }
 PROMPT_TOKENS = 16
-
-
-def median_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall time in seconds of each ``fn()``, run in rotation after one warm-up
-    round (a slow spell of the machine hits every variant alike)."""
-    times: dict[str, list[float]] = {key: [] for key in fns}
-    for repeat in range(repeats + 1):
-        for key, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            if repeat:
-                times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(t) for key, t in times.items()}
 
 
 def talker(config: DemoConfig) -> torch.nn.Module:

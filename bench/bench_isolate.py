@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
@@ -35,6 +32,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "isolate"))
 
 import dac_case  # the tests' DAC and its buggy ports
+from timing import median_times
 
 from audioparity.isolate import isolate
 
@@ -47,19 +45,6 @@ MODELS = {
         "decoder_hidden_size": 128, "upsampling_ratios": [8, 4, 2], "hidden_size": 64,
         "n_codebooks": 4, "codebook_size": 256, "codebook_dim": 8}, 8000),
 }
-
-
-def median_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall time in seconds of each ``fn()``, run in rotation after one warm-up
-    round (a slow spell of the machine hits every variant alike)."""
-    times: dict[str, list[float]] = {key: [] for key in fns}
-    for repeat in range(repeats + 1):
-        for key, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            if repeat:
-                times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(t) for key, t in times.items()}
 
 
 def bench_model(overrides: dict, samples: int, repeats: int, tmp: Path) -> dict[str, float]:

@@ -24,17 +24,16 @@ from __future__ import annotations
 import argparse
 import ctypes
 import os
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "llamacpp"))
 
+from timing import median_times
 from tiny_lm import write_gguf  # the tests' GGUF writer
 
 from audioparity.examples.reference import DemoConfig, build_lm
@@ -66,19 +65,6 @@ def _quiet_log() -> object:
 
 
 _QUIET = _quiet_log()
-
-
-def median_times(fns: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median wall time in seconds of each ``fn()``, run in rotation after one warm-up
-    round (a slow spell of the machine hits every variant alike)."""
-    times: dict[str, list[float]] = {key: [] for key in fns}
-    for repeat in range(repeats + 1):
-        for key, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            if repeat:
-                times[key].append(time.perf_counter() - start)
-    return {key: statistics.median(t) for key, t in times.items()}
 
 
 def plain_eval(gguf: Path, tokens: list[int], n_threads: int | None) -> np.ndarray:
