@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import mmap
 import re
 import struct
 import tokenize
@@ -204,3 +205,19 @@ def float32_to_bf16_bits(x: np.ndarray) -> np.ndarray:
     if nan.any():
         out[nan] = 0x7FC0
     return out
+
+
+def drop_pages(mapped: np.memmap | None, span: tuple[int, int] | None = None) -> None:
+    """Drop this process's resident pages of a read-only file mapping (``span`` = byte
+    ``(start, stop)`` in the file, None = all of it); a no-op where madvise is missing.
+
+    The pages stay in the page cache and fault back in on the next read: only the resident
+    set shrinks, which keeps a compare of many large tensors inside its memory bound.
+    """
+    raw = getattr(mapped, "_mmap", None)
+    if raw is None or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    start, stop = span if span is not None else (0, len(raw))
+    start -= start % mmap.PAGESIZE  # madvise wants a page-aligned start
+    if stop > start:
+        raw.madvise(mmap.MADV_DONTNEED, start, stop - start)

@@ -17,13 +17,12 @@ leaves them, llama.cpp's ``gguf_convert_endian.py`` swaps them), so no reading i
 from __future__ import annotations
 
 import json
-import mmap
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from .base import DAMAGED, TensorInfo, Trace, ordered, resolve_repeats
+from .base import DAMAGED, TensorInfo, Trace, drop_pages, ordered, resolve_repeats
 from .gguf_layout import TensorLayout, read_gguf_layout
 from .safetensors_format import ORDER_KEY
 
@@ -107,19 +106,11 @@ class GGUFTrace(Trace):
         self._map = None
 
     def release(self, name: str | None = None) -> None:
-        mapped = getattr(self._map, "_mmap", None)
-        if mapped is None or not hasattr(mmap, "MADV_DONTNEED"):
-            return
         if name is None:
-            start, stop = 0, len(mapped)
+            drop_pages(self._map)
         else:
             t = self._layouts[name]
-            start, stop = t.offset, t.offset + t.n_bytes
-        start -= start % mmap.PAGESIZE  # madvise wants a page-aligned start
-        if stop > start:
-            # a read-only shared file mapping: the pages stay in the page cache and fault
-            # back in on the next read; only this process's resident set shrinks
-            mapped.madvise(mmap.MADV_DONTNEED, start, stop - start)
+            drop_pages(self._map, (t.offset, t.offset + t.n_bytes))
 
 
 def _order(path: Path, value: object) -> list[str] | None:

@@ -13,7 +13,6 @@ import dataclasses
 import io
 import json
 import math
-import mmap
 import os
 import stat
 import struct
@@ -29,6 +28,7 @@ from .base import (
     TensorInfo,
     Trace,
     bf16_bits_to_float32,
+    drop_pages,
     float32_to_bf16_bits,
     ordered,
     resolve_repeats,
@@ -114,19 +114,11 @@ class SafetensorsTrace(Trace):
         self._map = None
 
     def release(self, name: str | None = None) -> None:
-        mapped = getattr(self._map, "_mmap", None)
-        if mapped is None or not hasattr(mmap, "MADV_DONTNEED"):
-            return
         if name is None:
-            start, stop = 0, len(mapped)
+            drop_pages(self._map)
         else:
             begin, end = self._spans[name]
-            start, stop = self._data_start + begin, self._data_start + end
-        start -= start % mmap.PAGESIZE  # madvise wants a page-aligned start
-        if stop > start:
-            # a read-only shared file mapping: the pages stay in the page cache and fault
-            # back in on the next read; only this process's resident set shrinks
-            mapped.madvise(mmap.MADV_DONTNEED, start, stop - start)
+            drop_pages(self._map, (self._data_start + begin, self._data_start + end))
 
 
 def _json_field(path: Path, raw_meta: dict, key: str, kind: type) -> Any:
