@@ -58,12 +58,13 @@ class GenerationRecord:
                 np.asarray(self.trace.read(names.step_name(step, names.TOPK_IDS)), np.int64))
 
 
-def _steps_of(trace: Trace, base: str) -> dict[int, str]:
-    out = {}
+def _steps_by_base(trace: Trace) -> dict[str, dict[int, str]]:
+    """Every step-prefixed name of ``trace``, grouped ``{base: {step: name}}`` in one pass."""
+    out: dict[str, dict[int, str]] = {}
     for name in trace.names:
-        step, b = names.parse_step(name)
-        if step is not None and b == base:
-            out[step] = name
+        step, base = names.parse_step(name)
+        if step is not None:
+            out.setdefault(base, {})[step] = name
     return out
 
 
@@ -94,8 +95,9 @@ def _meta(trace: Trace) -> dict[str, Any]:
 
 def read_record(trace: Trace) -> GenerationRecord | None:
     """The generation record of ``trace``; None when it holds no ``@k/gen.token``."""
-    token_steps = _steps_of(trace, names.TOKEN)
-    logit_steps = _steps_of(trace, names.LOGITS)
+    by_base = _steps_by_base(trace)
+    token_steps = by_base.get(names.TOKEN, {})
+    logit_steps = by_base.get(names.LOGITS, {})
     if not token_steps:
         if logit_steps:
             raise InputError(trace.path, "@k/gen.logits recorded without @k/gen.token: record "
@@ -113,11 +115,11 @@ def read_record(trace: Trace) -> GenerationRecord | None:
         if not first.shape or int(np.prod(first.shape[:-1])) != batch:
             raise InputError(trace.path, f"{first.name} has shape {list(first.shape)}: "
                                          f"[{batch}, vocabulary] expected (one row per sequence)")
-    topk_steps = _steps_of(trace, names.TOPK_IDS)
+    topk_steps = by_base.get(names.TOPK_IDS, {})
     if topk_steps:
         _check_steps(trace, names.TOPK_IDS, topk_steps, n)
-        _check_steps(trace, names.TOPK_VALUES, _steps_of(trace, names.TOPK_VALUES), n)
-    uniform_steps = _steps_of(trace, names.UNIFORM)
+        _check_steps(trace, names.TOPK_VALUES, by_base.get(names.TOPK_VALUES, {}), n)
+    uniform_steps = by_base.get(names.UNIFORM, {})
     uniforms = None
     if uniform_steps:
         uniforms = np.stack([np.asarray(trace.read(nm), np.float64).reshape(-1) for nm in
