@@ -24,7 +24,7 @@ from ..trace import Trace
 from .names import LOGITS, is_generation_name, parse_step, step_name
 from .record import GenerationRecord, read_record
 from .steps import TOP_K, StepResult, compare_step
-from .stop import Stop, find_stop
+from .stop import Stop, stops_of
 from .why import FIRST_TOKEN, reasons
 
 #: per-step KL(ref || port) above this (nats) is a divergence even when the argmax agrees
@@ -306,10 +306,8 @@ def compare_generation(ref_t: Trace, port_t: Trace, *, replay: bool = False,
         steps.append(compare_step(ref, port, k))
         if not steps[-1].tokens_equal:
             break
-    ref_stops = [find_stop(ref.tokens, ref.eos, ref.max_new_tokens, b)
-                 for b in range(ref.batch)]
-    port_stops = [find_stop(port.tokens, port.eos or ref.eos, ref.max_new_tokens, b)
-                  for b in range(port.batch)]
+    ref_stops = stops_of(ref.tokens, ref.eos, ref.max_new_tokens)
+    port_stops = stops_of(port.tokens, port.eos or ref.eos, ref.max_new_tokens)
     argmax = _first_argmax_mismatch(steps)
     token = _first_token_mismatch(steps)
     logits = _first_logits_divergence(steps, kl_tol)

@@ -44,19 +44,22 @@ class Stop:
                 "limit": self.limit, "describe": self.describe()}
 
 
-def find_stop(tokens: np.ndarray, eos: list[int] | None, limit: int | None,
-              sequence: int = 0) -> Stop:
-    """The stop of ``sequence`` of ``tokens`` ``[steps, B]``.
+def stops_of(tokens: np.ndarray, eos: list[int] | None, limit: int | None) -> list[Stop]:
+    """The stop of every sequence of ``tokens`` ``[steps, B]``, in one pass over the batch.
 
-    >>> find_stop(np.array([[5], [9], [2]]), eos=[2], limit=8).describe()
+    >>> stops_of(np.array([[5], [9], [2]]), eos=[2], limit=8)[0].describe()
     'EOS at step 2'
     """
-    steps = int(tokens.shape[0])
+    steps, batch = int(tokens.shape[0]), int(tokens.shape[1])
     if not eos:
-        return Stop("unknown", steps, None, limit)
+        return [Stop("unknown", steps, None, limit)] * batch
     mapped = np.where(np.isin(tokens, eos), _EOS, tokens).T[:, None, :]  # [B, 1, steps]
-    s = find_stops(mapped, _EOS)[sequence]
-    if s.eos_frame is None:
-        kind = "length" if limit is None or steps >= limit else "ended"
-        return Stop(kind, steps, None, limit)
-    return Stop("eos" if s.after_eos == 0 else "eos_ignored", steps, s.eos_frame, limit)
+    out = []
+    for s in find_stops(mapped, _EOS):
+        if s.eos_frame is None:
+            kind = "length" if limit is None or steps >= limit else "ended"
+            out.append(Stop(kind, steps, None, limit))
+        else:
+            out.append(Stop("eos" if s.after_eos == 0 else "eos_ignored", steps, s.eos_frame,
+                            limit))
+    return out
