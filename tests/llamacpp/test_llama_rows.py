@@ -10,7 +10,7 @@ import copy
 import numpy as np
 import pytest
 import torch
-from tiny_lm import PROMPT, build_model, capture_reference, write_gguf
+from tiny_lm import PROMPT, build_model, capture_generate, capture_reference, write_gguf
 
 from audioparity.compare import compare_traces
 from audioparity.compare.conventions import Transform, identity
@@ -113,14 +113,8 @@ def test_generation_steps_read_the_rows_of_one_token_decodes(llama, tmp_path):
     """A decode step drops llama.cpp's token axis (``[n_head, d]``): its Q/K rows are read
     back all the same, step by step, against transformers' generate."""
     from audioparity.sources.llamacpp import capture_llamacpp
-    from audioparity.sources.torch_capture import capture
 
-    model = llama.model
-    ref = tmp_path / "ref-steps.safetensors"
-    rope = f"{type(model).__module__}.apply_rotary_pos_emb"
-    with torch.no_grad(), capture(model, ref, functions=(rope,), inputs=True, steps=True):
-        model.generate(torch.tensor([PROMPT]), max_new_tokens=3, do_sample=False,
-                       use_cache=True)
+    ref = capture_generate(llama.model, tmp_path / "ref-steps.safetensors")
     port = tmp_path / "llama-steps.safetensors"
     capture_llamacpp(llama.gguf(), PROMPT, port, generate=2)
     result = compare_traces(ref, port)

@@ -5,7 +5,7 @@ GGUF-metadata bugs each found at its node and named."""
 from __future__ import annotations
 
 import pytest
-from tiny_lm import PROMPT
+from tiny_lm import PROMPT, capture_generate
 
 from audioparity.compare import compare_traces
 
@@ -87,7 +87,7 @@ def test_the_family_map_covers_qwen2_and_llama(llama_cpp, tmp_path, arch, pairs,
     """Qwen2: the projection is the bias ADD after the MUL_MAT, its reshape RoPE's input.
     Llama: the converter permutes Q/K rows for llama.cpp's RoPE; the rope_rows convention
     reads them back (test_llama_rows.py). Both at parity with no map file."""
-    from tiny_lm import PROMPT, build_model, capture_reference, write_gguf
+    from tiny_lm import build_model, capture_reference, write_gguf
 
     from audioparity.sources.llamacpp import capture_llamacpp
 
@@ -111,17 +111,9 @@ def test_the_family_map_covers_qwen2_and_llama(llama_cpp, tmp_path, arch, pairs,
 def test_generation_steps_compare_with_transformers_generate(tiny, tmp_path):
     """transformers' generate (KV cache) captured per step against llama.cpp's decode
     steps: @0/ the prompt, @1/ and @2/ one token each, at parity step by step."""
-    import torch
-
     from audioparity.sources.llamacpp import capture_llamacpp
-    from audioparity.sources.torch_capture import capture
 
-    model = tiny.model
-    ref = tmp_path / "ref-steps.safetensors"
-    rope = f"{type(model).__module__}.apply_rotary_pos_emb"
-    with torch.no_grad(), capture(model, ref, functions=(rope,), inputs=True, steps=True):
-        model.generate(torch.tensor([PROMPT]), max_new_tokens=3, do_sample=False,
-                       use_cache=True)
+    ref = capture_generate(tiny.model, tmp_path / "ref-steps.safetensors")
     port = tmp_path / "llama-steps.safetensors"
     capture_llamacpp(tiny.gguf(), PROMPT, port, generate=2)
     result = compare_traces(ref, port)

@@ -70,10 +70,18 @@ def capture_reference(model, tokens: list[int], path: Path) -> Path:
     return path
 
 
-def _llama_permute(w: np.ndarray, n_head: int) -> np.ndarray:
-    """convert_hf_to_gguf.py's Q/K row permutation for llama.cpp's interleaved RoPE."""
-    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2) \
-        .reshape(w.shape)
+def capture_generate(model, path: Path, max_new_tokens: int = 3) -> Path:
+    """The per-step torch capture of transformers' greedy ``generate`` (KV cache) from
+    :data:`PROMPT`: ``@0/`` the prompt, then one step per new token."""
+    import torch
+
+    from audioparity.sources.torch_capture import capture
+
+    rope = f"{type(model).__module__}.apply_rotary_pos_emb"
+    with torch.no_grad(), capture(model, path, functions=(rope,), inputs=True, steps=True):
+        model.generate(torch.tensor([PROMPT]), max_new_tokens=max_new_tokens,
+                       do_sample=False, use_cache=True)
+    return path
 
 
 def _byte_tokens() -> list[str]:
@@ -95,6 +103,8 @@ def write_gguf(model, path: Path, *, rope_theta: float | None = None,
     """Write ``model`` as a ``qwen3`` GGUF; ``rope_theta``/``rms_eps`` override the config's
     values in the metadata (a planted conversion bug), ``qtype`` ``"F32"`` or ``"Q8_0"``."""
     import gguf
+
+    from audioparity.weights.rope_rows import permutation_index
 
     cfg = model.config
     arch = {"qwen3": "qwen3", "qwen2": "qwen2", "llama": "llama"}[cfg.model_type]
@@ -140,8 +150,9 @@ def write_gguf(model, path: Path, *, rope_theta: float | None = None,
                     continue
                 value = state[key]
                 if arch == "llama" and gguf_name in ("attn_q", "attn_k"):
-                    value = _llama_permute(value, cfg.num_attention_heads if gguf_name ==
-                                           "attn_q" else cfg.num_key_value_heads)
+                    # convert_hf_to_gguf.py's LlamaModel.permute (tests/weights pins the
+                    # index to a verbatim copy of it)
+                    value = value[permutation_index(len(value), cfg.head_dim)]
                 put(f"blk.{i}.{gguf_name}.{kind}", value)
     put("output_norm.weight", state["model.norm.weight"])
     put("output.weight", state["lm_head.weight"])
