@@ -18,6 +18,7 @@ Once per run: ``draws.noise.init``, a diffusion sampler's initial noise (latents
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 LOGITS = "gen.logits"
 TOPK_VALUES = "gen.topk.values"
@@ -44,6 +45,21 @@ def parse_step(name: str) -> tuple[int | None, str]:
     """
     m = _STEP.match(name)
     return (int(m.group(1)), m.group(2)) if m else (None, name)
+
+
+def steps_by_base(trace_names: Iterable[str]) -> dict[str, list[tuple[int, str]]]:
+    """Every step-prefixed name grouped by base, ``{base: [(step, name), …]}`` in the
+    names' order, in one pass.
+
+    >>> steps_by_base(["x", "@0/gen.token", "@1/gen.token"])
+    {'gen.token': [(0, '@0/gen.token'), (1, '@1/gen.token')]}
+    """
+    out: dict[str, list[tuple[int, str]]] = {}
+    for name in trace_names:
+        step, base = parse_step(name)
+        if step is not None:
+            out.setdefault(base, []).append((step, name))
+    return out
 
 
 def is_generation_name(name: str) -> bool:

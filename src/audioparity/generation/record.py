@@ -58,16 +58,6 @@ class GenerationRecord:
                 np.asarray(self.trace.read(names.step_name(step, names.TOPK_IDS)), np.int64))
 
 
-def _steps_by_base(trace: Trace) -> dict[str, dict[int, str]]:
-    """Every step-prefixed name of ``trace``, grouped ``{base: {step: name}}`` in one pass."""
-    out: dict[str, dict[int, str]] = {}
-    for name in trace.names:
-        step, base = names.parse_step(name)
-        if step is not None:
-            out.setdefault(base, {})[step] = name
-    return out
-
-
 def _check_steps(trace: Trace, base: str, steps: dict[int, str], expected: int | None,
                  ) -> list[str]:
     """The names of ``base`` for steps ``0..n-1``, every one present with one shape."""
@@ -95,7 +85,7 @@ def _meta(trace: Trace) -> dict[str, Any]:
 
 def read_record(trace: Trace) -> GenerationRecord | None:
     """The generation record of ``trace``; None when it holds no ``@k/gen.token``."""
-    by_base = _steps_by_base(trace)
+    by_base = {base: dict(steps) for base, steps in names.steps_by_base(trace.names).items()}
     token_steps = by_base.get(names.TOKEN, {})
     logit_steps = by_base.get(names.LOGITS, {})
     if not token_steps:

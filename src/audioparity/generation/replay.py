@@ -38,12 +38,7 @@ class ReplayError(RuntimeError):
 
 
 def _streams(trace: Trace) -> dict[str, list[str]]:
-    by_base: dict[str, list[tuple[int, str]]] = {}
-    for name in trace.names:
-        step, base = names.parse_step(name)
-        if step is not None:
-            by_base.setdefault(base, []).append((step, name))
-    ordered = {b: [n for _, n in sorted(v)] for b, v in by_base.items()}
+    ordered = {b: [n for _, n in sorted(v)] for b, v in names.steps_by_base(trace.names).items()}
     noise = ([names.NOISE_INIT] if names.NOISE_INIT in trace else []) + ordered.get(
         names.NOISE, [])
     return {"uniform": ordered.get(names.UNIFORM, []),
