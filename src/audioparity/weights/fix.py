@@ -181,12 +181,13 @@ def fix_gguf(ref: Checkpoint, port: Checkpoint, report: AuditReport, out: str | 
                          f"{port.format}); write .safetensors instead")
     _check_out(ref, port, out, force)
     log = FixLog(str(out), tensors_written=len(port))
-    metadata = {m["key"]: (m["expected"], m["value_type"]) for m in report.metadata
-                if not m["ok"]}
-    for key, (value, _) in metadata.items():
-        old = next(m["gguf"] for m in report.metadata if m["key"] == key)
-        log.changes.append({"out": [key], "from": [key],
-                            "actions": [f"metadata {key}: {old} -> {value}"]})
+    metadata = {}
+    for m in report.metadata:
+        if not m["ok"]:
+            key, value = m["key"], m["expected"]
+            metadata[key] = (value, m["value_type"])
+            log.changes.append({"out": [key], "from": [key],
+                                "actions": [f"metadata {key}: {m['gguf']} -> {value}"]})
     want = report.row_summary.get("expected", "reference")
     rows = {}
     for e in report.entries:
