@@ -42,8 +42,6 @@ if TYPE_CHECKING:
 LABEL = "rope_rows"
 #: a Q/K node of a llama.cpp graph (``Qcur-0``, ``Kcur-3#2``: projection, heads, RoPE)
 _QK_NODE = re.compile(r"^[QK]cur-\d+$")
-#: the runtime a llama.cpp capture records as its root module's class
-_RUNTIME = "llama.cpp:"
 
 
 @register(LABEL, "stores q/k rows in llama.cpp's RoPE order", composes_with_batch=False)
@@ -69,12 +67,13 @@ def with_rows(base: Transform, head_dim: int) -> Transform | None:
 def permuting_architecture(port_modules: dict[str, str]) -> str | None:
     """The GGUF architecture of a llama.cpp capture (its root module's class, as the built-in
     name map reads it) when its converter permutes Q/K rows; else None."""
-    root = port_modules.get("output", "")
-    if not root.startswith(_RUNTIME):
+    from ..matchers.builtin_llamacpp import architecture
+
+    arch = architecture(port_modules)
+    if arch is None:
         return None
     from ...weights.rope_rows import PERMUTING_ARCHITECTURES  # imported for llama.cpp only
 
-    arch = root[len(_RUNTIME):]
     return arch if arch in PERMUTING_ARCHITECTURES else None
 
 
