@@ -21,8 +21,6 @@ from typing import Any
 
 GGML_TYPE_F32 = 0
 FLASH_ATTN_DISABLED = 0
-#: tokens per micro-batch llama.cpp uses when not told otherwise
-DEFAULT_UBATCH = 512
 
 _TYPE_NAMES = {0: "f32", 1: "f16", 8: "q8_0", 30: "bf16"}
 _FLASH = {-1: "auto", 0: "off", 1: "on"}
