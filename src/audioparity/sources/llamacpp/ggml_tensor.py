@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from ...trace.base import bf16_bits_to_float32
+
 GGML_MAX_DIMS = 4
 GGML_MAX_SRC = 10
 GGML_MAX_OP_PARAMS = 64
@@ -150,7 +152,7 @@ def strided(raw: np.ndarray, dtype: str, shape: tuple[int, ...],
 def widen(array: np.ndarray, type_name: str) -> np.ndarray:
     """float32 for ``f16`` and ``bf16`` (stored as the top half of a float32), else as is."""
     if type_name == "bf16":
-        return (array.astype(np.uint32) << 16).view(np.float32)
+        return bf16_bits_to_float32(array)
     if type_name == "f16":
         return array.astype(np.float32)
     return array
