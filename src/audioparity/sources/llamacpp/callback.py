@@ -62,7 +62,7 @@ class EvalCallback:
         self.qtypes: dict[str, str] = {}
         self._qtype: str | None = None
         self.nodes_seen = 0
-        self._pending: dict[int, tuple[str, NodeInfo]] = {}
+        self._pending: dict[int, tuple[str, NodeInfo, str | None]] = {}  # name, info, qtype
         self._checked = False
         self.c_function = c_type(self._call)  # kept alive as long as the context runs
 
