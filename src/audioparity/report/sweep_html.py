@@ -87,6 +87,11 @@ def _player(path: str | None, budget: _Budget, title: str) -> dict | None:
     return out
 
 
+def _label(params: dict | None) -> str:
+    """A setting as the page names it: ``cfg=3 steps=10``."""
+    return " ".join(f"{k}={v}" for k, v in (params or {}).items())
+
+
 def _row(job: dict) -> dict:
     """One ranking-table row: the job's JSON plus the numbers the table shows."""
     audio = job.get("audio") or {}
@@ -95,8 +100,7 @@ def _row(job: dict) -> dict:
     score = audio.get("score") or {}
     clipped = [metrics.get(k) for k in ("clipped_fraction", "flat_top_fraction")]
     clipped = [c for c in clipped if isinstance(c, (int, float)) and not math.isnan(c)]
-    label = " ".join(f"{k}={v}" for k, v in (job.get("params") or {}).items())
-    return {"job": job, "label": label, "anchor": f"job-{job.get('index')}",
+    return {"job": job, "label": _label(job.get("params")), "anchor": f"job-{job.get('index')}",
             "verdict": audio.get("verdict"), "band": score.get("band"),
             "audio_score": score.get("audio_score"), "similarity": score.get("similarity"),
             "snr_db": ref.get("snr_db_gain_corrected"), "pesq": ref.get("pesq_wb"),
@@ -120,7 +124,7 @@ def render_sweep_html(data: dict) -> str:
     n = len(rows)
     html = _ENV.get_template("sweep.html.j2").render(
         data=data, rows=rows, reference=reference, best=best, fmt=fmt,
-        best_label=(" ".join(f"{k}={v}" for k, v in best["params"].items()) if best else None),
+        best_label=_label(best["params"]) if best else None,
         title=f"audioparity sweep: {n} setting{'s' * (n != 1)}",
         with_ref=data.get("ref") is not None, max_players=MAX_PLAYERS)
     return safe_text(html)  # a value that was not valid UTF-8: U+FFFD in the file
