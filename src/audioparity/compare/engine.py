@@ -81,8 +81,8 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
         port_infos = [i for i in port_infos if generation.keeps(i.name)]
     fingerprints = Fingerprints(ref_t.read, port_t.read)
     alignment = align(ref_infos, port_infos, rules, by_order=by_order,
-                      fingerprints=fingerprints, ref_modules=_modules(ref_t),
-                      port_modules=_modules(port_t), strict_layout=strict_layout)
+                      fingerprints=fingerprints, ref_modules=ref_t.modules,
+                      port_modules=port_t.modules, strict_layout=strict_layout)
     ref_t.release()  # the fingerprints touched a page or so of every tensor
     port_t.release()
     if not alignment.pairs and generation is None:
@@ -99,7 +99,7 @@ def compare_traces(ref: str | Path | Trace, port: str | Path | Trace,
     readings = infer(pairs, ref_by_name, port_by_name, fingerprints, strict=strict_layout)
     # a convention the port's runtime declares and no shape reveals (llama.cpp's Q/K rows)
     read_rope_rows(readings, pairs, ref_by_name, port_by_name, fingerprints,
-                   _modules(port_t), strict=strict_layout)
+                   port_t.modules, strict=strict_layout)
     entries = _measure(ref_t, port_t, alignment, readings, rules, rtol, atol, progress)
     first = _first_divergence(entries)
     result = CompareResult(str(ref_t.path), str(port_t.path), entries, first,
@@ -160,11 +160,6 @@ def _reached_by_value(ref_t: Trace, port_t: Trace, alignment: Alignment,
 
 def _meta(trace: Trace) -> dict[str, Any]:
     return trace.meta if isinstance(trace.meta, dict) else {}
-
-
-def _modules(trace: Trace) -> dict[str, str]:
-    mods = _meta(trace).get("modules")
-    return {str(k): str(v) for k, v in mods.items()} if isinstance(mods, dict) else {}
 
 
 def _tolerance(entry_ref: str, ref_dtype: str, port_dtype: str, qtype: str | None,
@@ -269,7 +264,7 @@ def _explain(result: CompareResult, ref_t: Trace, port_t: Trace, alignment: Alig
         return
     ref_to_port = {p.ref: p.port for p in alignment.pairs}
     history: list[dict[str, Any]] = []
-    modules = _modules(ref_t)
+    modules = ref_t.modules
     upstream_ref, upstream_port = _UpstreamDtypes(ref_t), _UpstreamDtypes(port_t)
 
     def get_ref(name: str) -> np.ndarray | None:

@@ -80,7 +80,7 @@ def isolate(reference: str | Path | Trace, port: Any, components: Sequence[str] 
     ref = reference
     names = resolve_components(ref, components)
     driver = as_port(port)
-    modules = _modules(ref)
+    modules = ref.modules
     rows = []
     with progress_bar(None if progress else False) as bar:
         task = bar.add_task("isolate", total=len(names))
@@ -283,6 +283,3 @@ def explain_isolated(ref: Trace, call: RecordedCall, outputs: Slots, check: Chec
     return explain_pair(ref_out, port_out, ctx)
 
 
-def _modules(trace: Trace) -> dict[str, str]:
-    mods = trace.meta.get("modules") if isinstance(trace.meta, dict) else None
-    return {str(k): str(v) for k, v in mods.items()} if isinstance(mods, dict) else {}

@@ -202,11 +202,6 @@ def _single(a: Trace, b: Trace) -> ConditioningProbe:
     return ConditioningProbe(tensors, compared=False)
 
 
-def _modules(trace: Trace) -> dict[str, str]:
-    mods = trace.meta.get("modules") if isinstance(trace.meta, dict) else None
-    return {str(k): str(v) for k, v in mods.items()} if isinstance(mods, dict) else {}
-
-
 def probe_conditioning(ref: tuple[TraceLike, TraceLike] | None,
                        port: tuple[TraceLike, TraceLike] | None = None,
                        rules: str | Path | MapRules | None = None) -> ConditioningProbe:
@@ -236,7 +231,7 @@ def probe_conditioning(ref: tuple[TraceLike, TraceLike] | None,
         rules = load_rules(rules)
     alignment = align(ref_a.infos(), port_a.infos(), rules,
                       fingerprints=Fingerprints(ref_a.read, port_a.read),
-                      ref_modules=_modules(ref_a), port_modules=_modules(port_a))
+                      ref_modules=ref_a.modules, port_modules=port_a.modules)
     if not alignment.pairs:
         raise InputError(port_a.path, f"no tensor in common with {ref_a.path}: are these the "
                                       "same model?")

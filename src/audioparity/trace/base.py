@@ -73,6 +73,12 @@ class Trace(abc.ABC):
     def info(self, name: str) -> TensorInfo:
         return self._infos[name]
 
+    @property
+    def modules(self) -> dict[str, str]:
+        """The module class recorded per tensor name (meta ``modules``); {} when absent."""
+        mods = self.meta.get("modules") if isinstance(self.meta, dict) else None
+        return {str(k): str(v) for k, v in mods.items()} if isinstance(mods, dict) else {}
+
     def infos(self) -> list[TensorInfo]:
         return list(self._infos.values())
 
