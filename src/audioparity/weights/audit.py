@@ -264,7 +264,7 @@ class _Auditor:
         entry.row_order, entry.head_dim = order.name, self.head_dim
         if order.name == "reference":
             return p
-        return np.take(np.asarray(p), order.undo_index(r.shape[0]), axis=0)
+        return order.undo(p)
 
     def port_partner(self, ref_name: str) -> tuple[str, str] | None:
         """For a weight-norm ref tensor: (ref name, port name) of its g or v partner."""

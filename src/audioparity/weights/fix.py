@@ -32,7 +32,7 @@ from .audit import AuditReport, TensorAudit
 from .checkpoint import Checkpoint
 from .gguf_rewrite import rewrite_gguf
 from .layout import to_ref_layout
-from .rope_rows import reorder_index
+from .rope_rows import reorder_index, rows_in_reference_order
 
 LAYOUTS = ("ref", "port")
 WEIGHT_NORM_MODES = ("ref", "fused", "weight_g", "parametrizations")
@@ -76,8 +76,7 @@ def _port_dtype(entry: TensorAudit) -> str | None:
 def _aligned(port: Checkpoint, entry: TensorAudit) -> np.ndarray:
     arr = port.read(entry.port[0])
     if entry.row_order not in (None, "reference"):
-        arr = np.take(np.asarray(arr), reorder_index(
-            arr.shape[0], entry.head_dim, entry.row_order, "reference"), axis=0)
+        arr = rows_in_reference_order(arr, entry.head_dim, entry.row_order)
     if entry.perm is None:
         return np.asarray(arr).reshape(entry.ref_shape)
     return to_ref_layout(arr, tuple(entry.perm))

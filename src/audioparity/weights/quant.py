@@ -224,7 +224,7 @@ def stored_quant_table(quantized, ref, matching, min_sqnr_db: float = 30.0,
                 order = (detect_row_order(r, q, head_dim, row_order)
                          if head_dim and qk_projection(m.ref[0]) else None)
                 if order is not None and order.name != "reference":
-                    q = np.take(np.asarray(q), order.undo_index(r.shape[0]), axis=0)
+                    q = order.undo(q)
                     note = f"Q/K rows {order.name.replace('_', ' ')}, undone"
                 lay = detect_layout(r, q)
                 q = (to_ref_layout(q, lay.perm) if not lay.reshaped else q.reshape(r.shape))

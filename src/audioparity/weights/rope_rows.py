@@ -82,6 +82,12 @@ def reorder_index(rows: int, head_dim: int, found: str, want: str) -> np.ndarray
     return undo[order_index(rows, head_dim, want)]
 
 
+def rows_in_reference_order(port: np.ndarray, head_dim: int, order: str) -> np.ndarray:
+    """``port``, whose rows are in ``order``, with its rows in the reference's order."""
+    port = np.asarray(port)
+    return np.take(port, reorder_index(port.shape[0], head_dim, order, "reference"), axis=0)
+
+
 @dataclass
 class RowOrder:
     """What the values say about a Q/K tensor's rows.
@@ -103,9 +109,9 @@ class RowOrder:
     runner_up_rel: float
     head_dim: int
 
-    def undo_index(self, rows: int) -> np.ndarray:
-        """Index that puts port rows back in the reference's order."""
-        return reorder_index(rows, self.head_dim, self.name, "reference")
+    def undo(self, port: np.ndarray) -> np.ndarray:
+        """``port``'s rows back in the reference's order."""
+        return rows_in_reference_order(port, self.head_dim, self.name)
 
 
 def _rel(ref: np.ndarray, port: np.ndarray) -> float:
